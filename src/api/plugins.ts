@@ -1,0 +1,121 @@
+/**
+ * The plugin contracts. Third-party plugins depend only on src/api; the runtime implements the rest.
+ * Each plugin is described by a PluginDescriptor (class name, type, version, config definition,
+ * factory), which is what `plugin.path` modules export.
+ */
+import type { ConfigDef, ConfigMap } from './config';
+import type { Schema } from './data';
+import type { SinkRecord } from './record';
+
+export type PluginType = 'sink' | 'source' | 'transformation' | 'predicate' | 'converter' | 'header_converter';
+
+export interface Logger {
+  error(msg: string, extra?: Record<string, unknown>): void;
+  warn(msg: string, extra?: Record<string, unknown>): void;
+  info(msg: string, extra?: Record<string, unknown>): void;
+  debug(msg: string, extra?: Record<string, unknown>): void;
+}
+
+/** What the runtime hands a sink task: its identity, a logger and the Kafka port it may produce to. */
+export interface SinkTaskContext {
+  readonly connectorName: string;
+  readonly taskId: number;
+  readonly logger: Logger;
+  /** worker-level producer shared by the task (kafka/ port); sinks writing to Kafka use it */
+  readonly producer: TaskProducer;
+  /** Ask the runtime to fail this task with the given error (e.g. from a background flush). */
+  failTask(error: Error): void;
+}
+
+export interface ProducedRecord {
+  readonly topic: string;
+  readonly partition?: number;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers?: Readonly<Record<string, Buffer | string>>;
+  readonly timestamp?: number | null;
+}
+
+export interface TaskProducer {
+  /** Sends a batch; resolves once every record is acknowledged by the broker (acks=all). */
+  send(records: readonly ProducedRecord[]): Promise<void>;
+}
+
+/** A connector splits its config into task configs (Connect's Connector.taskConfigs). */
+export interface SinkConnector {
+  start(config: ConfigMap): void | Promise<void>;
+  taskConfigs(maxTasks: number): ConfigMap[];
+  stop(): void | Promise<void>;
+  /** Extra validation beyond the config definition: key → error messages. */
+  validate?(config: ConfigMap): Record<string, string[]>;
+}
+
+export interface SinkTask {
+  start(config: ConfigMap, context: SinkTaskContext): void | Promise<void>;
+  /** Receives a batch of converted, transformed records. May buffer; `flush` must make them durable. */
+  put(records: readonly SinkRecord[]): void | Promise<void>;
+  /** Make everything given to `put` durable. Offsets up to those records are committed after this resolves. */
+  flush(): void | Promise<void>;
+  stop(): void | Promise<void>;
+}
+
+export interface Transformation {
+  configure(config: ConfigMap): void;
+  /** Returns the transformed record, or null to drop it. Must not mutate its input. */
+  apply(record: SinkRecord): SinkRecord | null;
+  /**
+   * Optional batch form: transforms that gain from seeing a whole batch (model scoring) implement it.
+   * Entries map 1:1 to the input; null drops; an Error marks that record as failed in this stage.
+   */
+  applyBatch?(records: readonly SinkRecord[]): Promise<(SinkRecord | null | Error)[]>;
+  close(): void | Promise<void>;
+}
+
+export interface Predicate {
+  configure(config: ConfigMap): void;
+  test(record: SinkRecord): boolean;
+  close(): void;
+}
+
+export interface SchemaAndValue {
+  readonly schema: Schema | null;
+  readonly value: unknown;
+}
+
+export interface Converter {
+  /** `isKey` mirrors Connect's configure(configs, isKey); config has the prefix stripped. */
+  configure(config: ConfigMap, isKey: boolean): void | Promise<void>;
+  toConnectData(topic: string, bytes: Buffer | null, headers?: readonly { key: string; value: Buffer | null }[]): SchemaAndValue;
+  fromConnectData(topic: string, schema: Schema | null, value: unknown): Buffer | null;
+  /** Converters that need I/O before decoding (schema registry lookups) prefetch here, per batch. */
+  prepare?(topic: string, batch: readonly (Buffer | null)[]): Promise<void>;
+  /** Converters that need I/O before encoding (schema registration) prepare here, per batch. */
+  prepareEncode?(topic: string, schemas: readonly (Schema | null)[]): Promise<void>;
+  close?(): void | Promise<void>;
+}
+
+interface PluginDescriptorBase<TType extends PluginType, TInstance> {
+  /** fully qualified class name as Connect users write it */
+  readonly className: string;
+  readonly type: TType;
+  readonly version: string;
+  /** additional names this plugin answers to (besides Connect's simple-name rules) */
+  readonly aliases?: readonly string[];
+  readonly configDef: ConfigDef;
+  create(): TInstance;
+}
+
+export interface SinkConnectorDescriptor extends PluginDescriptorBase<'sink', SinkConnector> {
+  /** the class name reported for tasks (`task.class`) */
+  readonly taskClassName: string;
+  createTask(): SinkTask;
+}
+export type TransformationDescriptor = PluginDescriptorBase<'transformation', Transformation>;
+export type PredicateDescriptor = PluginDescriptorBase<'predicate', Predicate>;
+export type ConverterDescriptor = PluginDescriptorBase<'converter' | 'header_converter', Converter>;
+
+export type PluginDescriptor =
+  | SinkConnectorDescriptor
+  | TransformationDescriptor
+  | PredicateDescriptor
+  | ConverterDescriptor;
