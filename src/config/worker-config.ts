@@ -1,0 +1,137 @@
+/**
+ * The worker's own configuration: Connect's distributed-worker keys, parsed once, checked, frozen.
+ * An invalid value stops the worker with one message naming the key.
+ */
+import { ConfigException, type ConfigDef } from '../api';
+import { parseConfig, withPrefix, validators } from './parse';
+
+const def: ConfigDef = [
+  { name: 'bootstrap.servers', type: 'LIST', default: 'localhost:9092', importance: 'HIGH', documentation: 'Kafka brokers to bootstrap from (host:port, comma separated).' },
+  { name: 'group.id', type: 'STRING', importance: 'HIGH', documentation: 'Identifies the Connect cluster this worker belongs to.' },
+  { name: 'config.storage.topic', type: 'STRING', importance: 'HIGH', documentation: 'Compacted topic holding connector configs and target states.' },
+  { name: 'status.storage.topic', type: 'STRING', importance: 'HIGH', documentation: 'Compacted topic holding connector and task statuses.' },
+  { name: 'offset.storage.topic', type: 'STRING', importance: 'HIGH', documentation: 'Compacted topic for source offsets (created for compatibility; sinks use consumer groups).' },
+  { name: 'config.storage.replication.factor', type: 'SHORT', default: 3, importance: 'LOW', documentation: 'Replication factor of the config topic; -1 uses the broker default.' },
+  { name: 'status.storage.replication.factor', type: 'SHORT', default: 3, importance: 'LOW', documentation: 'Replication factor of the status topic.' },
+  { name: 'offset.storage.replication.factor', type: 'SHORT', default: 3, importance: 'LOW', documentation: 'Replication factor of the offset topic.' },
+  { name: 'status.storage.partitions', type: 'INT', default: 5, importance: 'LOW', documentation: 'Partitions of the status topic.' },
+  { name: 'offset.storage.partitions', type: 'INT', default: 25, importance: 'LOW', documentation: 'Partitions of the offset topic.' },
+  { name: 'listeners', type: 'LIST', default: 'http://127.0.0.1:8083', importance: 'LOW', documentation: 'REST listener URLs (http only).' },
+  { name: 'rest.advertised.host.name', type: 'STRING', default: null, importance: 'LOW', documentation: 'Host name given to other workers and shown as worker_id.' },
+  { name: 'rest.advertised.port', type: 'INT', default: null, importance: 'LOW', documentation: 'Port given to other workers and shown as worker_id.' },
+  { name: 'key.converter', type: 'CLASS', importance: 'HIGH', documentation: 'Default converter for record keys.' },
+  { name: 'value.converter', type: 'CLASS', importance: 'HIGH', documentation: 'Default converter for record values.' },
+  { name: 'header.converter', type: 'CLASS', default: 'org.apache.kafka.connect.storage.SimpleHeaderConverter', importance: 'LOW', documentation: 'Default converter for headers.' },
+  { name: 'plugin.path', type: 'LIST', default: '', importance: 'LOW', documentation: 'Directories to load third-party plugins from.' },
+  { name: 'offset.flush.interval.ms', type: 'LONG', default: 60000, importance: 'LOW', documentation: 'How often sink tasks flush and commit offsets.', validator: validators.atLeast(0) },
+  { name: 'task.shutdown.graceful.timeout.ms', type: 'LONG', default: 5000, importance: 'LOW', documentation: 'How long to wait for tasks to stop.' },
+  { name: 'access.control.allow.origin', type: 'STRING', default: '', importance: 'LOW', documentation: 'CORS allowed origin(s); empty disables CORS.' },
+  { name: 'access.control.allow.methods', type: 'STRING', default: '', importance: 'LOW', documentation: 'CORS allowed methods; defaults to GET,POST,HEAD.' },
+  { name: 'topic.tracking.enable', type: 'BOOLEAN', default: true, importance: 'LOW', documentation: 'Track the topics each connector uses.' },
+  { name: 'topic.tracking.allow.reset', type: 'BOOLEAN', default: true, importance: 'LOW', documentation: 'Allow resetting tracked topics.' },
+  { name: 'log.level', type: 'STRING', default: 'INFO', importance: 'LOW', documentation: 'Root log level (kappa extension).' },
+];
+
+export interface Listener { protocol: 'http'; host: string; port: number }
+
+export interface WorkerConfig {
+  readonly raw: Readonly<Record<string, string>>;
+  readonly bootstrapServers: string[];
+  readonly groupId: string;
+  readonly configTopic: string;
+  readonly statusTopic: string;
+  readonly offsetTopic: string;
+  readonly configReplicationFactor: number;
+  readonly statusReplicationFactor: number;
+  readonly offsetReplicationFactor: number;
+  readonly statusPartitions: number;
+  readonly offsetPartitions: number;
+  readonly listener: Listener;
+  readonly advertisedHost: string;
+  readonly advertisedPort: number;
+  readonly workerId: string;
+  readonly keyConverter: string;
+  readonly valueConverter: string;
+  readonly headerConverter: string;
+  readonly pluginPath: string[];
+  readonly offsetFlushIntervalMs: number;
+  readonly taskShutdownTimeoutMs: number;
+  readonly corsOrigin: string;
+  readonly corsMethods: string;
+  readonly topicTracking: boolean;
+  readonly topicTrackingReset: boolean;
+  readonly logLevel: string;
+  /** worker-wide `consumer.*`, `producer.*`, `admin.*` client settings, prefix removed */
+  readonly consumerProps: Readonly<Record<string, string>>;
+  readonly producerProps: Readonly<Record<string, string>>;
+  readonly adminProps: Readonly<Record<string, string>>;
+}
+
+function parseListener(value: string): Listener {
+  const m = /^(https?):\/\/([^:/]*|\[[^\]]+\]):(\d+)\/?$/.exec(value.trim());
+  if (!m) throw new ConfigException(`Invalid value ${value} for configuration listeners: Expected a URL of the form http://host:port`);
+  if (m[1] !== 'http') throw new ConfigException(`Invalid value ${value} for configuration listeners: only http listeners are supported`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new ConfigException(`Invalid value ${value} for configuration listeners: port out of range`);
+  // An empty host means "all interfaces" in Connect; this project binds loopback unless told otherwise.
+  return { protocol: 'http', host: m[2] || '127.0.0.1', port };
+}
+
+/** Compiles raw properties into a frozen WorkerConfig; throws ConfigException naming the bad key. */
+export function compileWorkerConfig(raw: Record<string, string>): WorkerConfig {
+  const { values, errors } = parseConfig(def, raw);
+  for (const key of def) {
+    const problems = errors[key.name]!;
+    if (problems.length > 0) throw new ConfigException(problems[0]!);
+  }
+  for (const key of ['group.id', 'config.storage.topic', 'status.storage.topic', 'offset.storage.topic', 'key.converter', 'value.converter']) {
+    if (String(values[key]).trim() === '') throw new ConfigException(`Invalid value "" for configuration ${key}: must not be empty`);
+  }
+  const servers = values['bootstrap.servers'] as string[];
+  if (servers.length === 0) throw new ConfigException('Invalid value "" for configuration bootstrap.servers: at least one broker is required');
+  for (const s of servers) {
+    if (!/^[^:\s]+:\d+$/.test(s)) throw new ConfigException(`Invalid url in bootstrap.servers: ${s}`);
+  }
+  const listeners = values['listeners'] as string[];
+  if (listeners.length === 0) throw new ConfigException('Invalid value "" for configuration listeners: at least one listener is required');
+  const listener = parseListener(listeners[0]!);
+  const advertisedHost = (values['rest.advertised.host.name'] as string | null) || listener.host;
+  const advertisedPort = (values['rest.advertised.port'] as number | null) ?? listener.port;
+  const config: WorkerConfig = {
+    raw: Object.freeze({ ...raw }),
+    bootstrapServers: servers,
+    groupId: values['group.id'] as string,
+    configTopic: values['config.storage.topic'] as string,
+    statusTopic: values['status.storage.topic'] as string,
+    offsetTopic: values['offset.storage.topic'] as string,
+    configReplicationFactor: values['config.storage.replication.factor'] as number,
+    statusReplicationFactor: values['status.storage.replication.factor'] as number,
+    offsetReplicationFactor: values['offset.storage.replication.factor'] as number,
+    statusPartitions: values['status.storage.partitions'] as number,
+    offsetPartitions: values['offset.storage.partitions'] as number,
+    listener,
+    advertisedHost,
+    advertisedPort,
+    workerId: `${advertisedHost}:${advertisedPort}`,
+    keyConverter: values['key.converter'] as string,
+    valueConverter: values['value.converter'] as string,
+    headerConverter: values['header.converter'] as string,
+    pluginPath: (values['plugin.path'] as string[]).filter((p) => p !== ''),
+    offsetFlushIntervalMs: values['offset.flush.interval.ms'] as number,
+    taskShutdownTimeoutMs: values['task.shutdown.graceful.timeout.ms'] as number,
+    corsOrigin: values['access.control.allow.origin'] as string,
+    corsMethods: values['access.control.allow.methods'] as string,
+    topicTracking: values['topic.tracking.enable'] as boolean,
+    topicTrackingReset: values['topic.tracking.allow.reset'] as boolean,
+    logLevel: values['log.level'] as string,
+    consumerProps: Object.freeze(withPrefix(raw, 'consumer.')),
+    producerProps: Object.freeze(withPrefix(raw, 'producer.')),
+    adminProps: Object.freeze(withPrefix(raw, 'admin.')),
+  };
+  return Object.freeze(config);
+}
+
+/** Worker-level converter settings (`key.converter.*`) are inherited by connectors that don't set their own. */
+export function workerConverterConfig(config: WorkerConfig, prefix: 'key.converter' | 'value.converter' | 'header.converter'): Record<string, string> {
+  return withPrefix(config.raw, prefix + '.');
+}

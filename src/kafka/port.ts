@@ -1,0 +1,420 @@
+/**
+ * The Kafka port: the only module that imports kafkajs. Everything else in the worker talks to
+ * Kafka through the narrow interfaces below, so the client library can be swapped (for example for
+ * @confluentinc/kafka-javascript) and tests can see exactly which Kafka calls the runtime makes.
+ */
+import {
+  Kafka, logLevel, CompressionTypes,
+  type Admin, type Consumer, type Producer, type EachBatchPayload, type KafkaConfig, type ITopicConfig,
+} from 'kafkajs';
+import type { Logger } from '../api';
+
+export interface KafkaClientOptions {
+  bootstrapServers: string[];
+  clientId: string;
+  logger: Logger;
+  /** worker-wide `consumer.*`, `producer.*`, `admin.*` client settings (Java client names) */
+  consumerProps?: Record<string, string>;
+  producerProps?: Record<string, string>;
+}
+
+export interface TopicSpec {
+  topic: string;
+  partitions: number;
+  replicationFactor: number;
+  config?: Record<string, string>;
+}
+
+export interface ConsumedMessage {
+  topic: string;
+  partition: number;
+  offset: number;
+  timestamp: number | null;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: { key: string; value: Buffer | null }[];
+}
+
+export interface OutgoingMessage {
+  topic: string;
+  partition?: number;
+  key: Buffer | string | null;
+  value: Buffer | string | null;
+  headers?: Record<string, Buffer | string>;
+  timestamp?: number | null;
+}
+
+export interface TopicPartitionOffset { topic: string; partition: number; offset: number }
+
+export interface GroupConsumerOptions {
+  groupId: string;
+  clientId: string;
+  topics?: string[];
+  topicsRegex?: RegExp;
+  /** called once per fetched batch of one partition, in offset order; must resolve before the next */
+  onBatch(messages: ConsumedMessage[], topic: string, partition: number, control: BatchControl): Promise<void>;
+  onCrash?(error: Error): void;
+  onAssignment?(assigned: { topic: string; partition: number }[]): void;
+  sessionTimeoutMs?: number;
+  maxBytesPerPartition?: number;
+  fromBeginning?: boolean;
+}
+
+export interface BatchControl {
+  /** true when the consumer is stopping or rebalancing: stop processing and return */
+  isStale(): boolean;
+  heartbeat(): Promise<void>;
+}
+
+export interface GroupConsumer {
+  start(): Promise<void>;
+  pause(): void;
+  resume(): void;
+  commit(offsets: TopicPartitionOffset[]): Promise<void>;
+  /** leaves the group and disconnects; idempotent */
+  stop(): Promise<void>;
+}
+
+export interface TopicReader {
+  /** resolves when every record up to the end offsets seen at call time has been delivered */
+  readToEnd(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const javaToKafkajsLogLevel = logLevel.WARN;
+
+function toMessage(m: { offset: string; timestamp: string; key: Buffer | null; value: Buffer | null; headers?: Record<string, unknown> }, topic: string, partition: number): ConsumedMessage {
+  const headers: { key: string; value: Buffer | null }[] = [];
+  if (m.headers) {
+    for (const [key, v] of Object.entries(m.headers)) {
+      // kafkajs groups repeated header keys into an array
+      const values = Array.isArray(v) ? v : [v];
+      for (const one of values) headers.push({ key, value: one == null ? null : Buffer.isBuffer(one) ? one : Buffer.from(String(one)) });
+    }
+  }
+  const ts = Number(m.timestamp);
+  return { topic, partition, offset: Number(m.offset), timestamp: Number.isFinite(ts) && ts >= 0 ? ts : null, key: m.key, value: m.value, headers };
+}
+
+/** Maps Java client property names that have an equivalent in kafkajs. */
+function consumerTuning(props: Record<string, string> = {}) {
+  const num = (k: string) => (props[k] !== undefined ? Number(props[k]) : undefined);
+  return {
+    sessionTimeout: num('session.timeout.ms'),
+    heartbeatInterval: num('heartbeat.interval.ms'),
+    maxBytesPerPartition: num('max.partition.fetch.bytes'),
+    maxBytes: num('fetch.max.bytes'),
+    maxWaitTimeInMs: num('fetch.max.wait.ms'),
+    minBytes: num('fetch.min.bytes'),
+    rebalanceTimeout: num('max.poll.interval.ms'),
+  };
+}
+
+function compact<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export class KafkaClient {
+  private readonly kafka: Kafka;
+  private admin?: Admin;
+  private adminConnecting?: Promise<Admin>;
+  private producer?: Producer;
+  private producerConnecting?: Promise<Producer>;
+  private closed = false;
+
+  constructor(private readonly options: KafkaClientOptions) {
+    const log = options.logger;
+    const config: KafkaConfig = {
+      clientId: options.clientId,
+      brokers: options.bootstrapServers,
+      logLevel: javaToKafkajsLogLevel,
+      retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5000 },
+      logCreator: () => ({ level, log: entry }) => {
+        const { message, ...extra } = entry;
+        if (level <= logLevel.ERROR) log.error(`kafkajs: ${message}`, extra);
+        else if (level <= logLevel.WARN) log.warn(`kafkajs: ${message}`, extra);
+      },
+    };
+    this.kafka = new Kafka(config);
+  }
+
+  private async getAdmin(): Promise<Admin> {
+    if (this.admin) return this.admin;
+    this.adminConnecting ??= (async () => {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      this.admin = admin;
+      return admin;
+    })();
+    try {
+      return await this.adminConnecting;
+    } catch (e) {
+      this.adminConnecting = undefined;
+      throw e;
+    }
+  }
+
+  private async getProducer(): Promise<Producer> {
+    if (this.producer) return this.producer;
+    this.producerConnecting ??= (async () => {
+      const producer = this.kafka.producer({ allowAutoTopicCreation: true, idempotent: false, maxInFlightRequests: 5 });
+      await producer.connect();
+      this.producer = producer;
+      return producer;
+    })();
+    try {
+      return await this.producerConnecting;
+    } catch (e) {
+      this.producerConnecting = undefined;
+      throw e;
+    }
+  }
+
+  async clusterId(): Promise<string> {
+    const admin = await this.getAdmin();
+    return (await admin.describeCluster()).clusterId;
+  }
+
+  /** Creates the topics that do not exist yet; existing ones are left as they are. */
+  async ensureTopics(specs: TopicSpec[]): Promise<void> {
+    if (specs.length === 0) return;
+    const admin = await this.getAdmin();
+    const existing = new Set(await admin.listTopics());
+    const missing = specs.filter((s) => !existing.has(s.topic));
+    if (missing.length === 0) return;
+    const topics: ITopicConfig[] = missing.map((s) => ({
+      topic: s.topic,
+      numPartitions: s.partitions,
+      replicationFactor: s.replicationFactor,
+      configEntries: Object.entries(s.config ?? {}).map(([name, value]) => ({ name, value })),
+    }));
+    try {
+      await admin.createTopics({ topics, waitForLeaders: true });
+    } catch (e) {
+      // another worker may have created it between list and create
+      const err = e as { type?: string; errors?: { type?: string }[] };
+      const all = err.errors ?? [err];
+      if (!all.every((x) => x.type === 'TOPIC_ALREADY_EXISTS')) throw e;
+    }
+  }
+
+  async listTopics(): Promise<string[]> {
+    return (await this.getAdmin()).listTopics();
+  }
+
+  async partitionsOf(topic: string): Promise<number[]> {
+    const md = await (await this.getAdmin()).fetchTopicMetadata({ topics: [topic] });
+    return md.topics[0]?.partitions.map((p) => p.partitionId).sort((a, b) => a - b) ?? [];
+  }
+
+  /** Committed offsets of a group, only partitions with a committed offset (offset ≥ 0). */
+  async groupOffsets(groupId: string): Promise<TopicPartitionOffset[]> {
+    const admin = await this.getAdmin();
+    const res = await admin.fetchOffsets({ groupId });
+    const out: TopicPartitionOffset[] = [];
+    for (const t of res) for (const p of t.partitions) {
+      const o = Number(p.offset);
+      if (o >= 0) out.push({ topic: t.topic, partition: p.partition, offset: o });
+    }
+    return out.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+  }
+
+  /** Sets committed offsets of an inactive group; a null offset rewinds the partition to its earliest offset. */
+  async setGroupOffsets(groupId: string, offsets: { topic: string; partition: number; offset: number | null }[]): Promise<void> {
+    const admin = await this.getAdmin();
+    const byTopic = new Map<string, { partition: number; offset: string }[]>();
+    for (const o of offsets) {
+      let offset = o.offset;
+      if (offset === null) {
+        const low = (await admin.fetchTopicOffsets(o.topic)).find((x) => x.partition === o.partition);
+        offset = Number(low?.low ?? 0);
+      }
+      const list = byTopic.get(o.topic) ?? [];
+      list.push({ partition: o.partition, offset: String(offset) });
+      byTopic.set(o.topic, list);
+    }
+    for (const [topic, partitions] of byTopic) await admin.setOffsets({ groupId, topic, partitions });
+  }
+
+  /** Deletes a consumer group; a group that does not exist is not an error. */
+  async deleteGroup(groupId: string): Promise<void> {
+    const admin = await this.getAdmin();
+    try {
+      await admin.deleteGroups([groupId]);
+    } catch (e) {
+      const err = e as { groups?: { errorCode?: number; error?: { type?: string } }[] };
+      const ok = (err.groups ?? []).every((g) => g.error?.type === 'GROUP_ID_NOT_FOUND' || g.errorCode === 69);
+      if (!ok || !err.groups) throw e;
+    }
+  }
+
+  /** Number of live members of a group (0 when empty or unknown). */
+  async groupMemberCount(groupId: string): Promise<number> {
+    const admin = await this.getAdmin();
+    const res = await admin.describeGroups([groupId]);
+    return res.groups[0]?.members.length ?? 0;
+  }
+
+  async endOffsets(topic: string): Promise<Map<number, number>> {
+    const res = await (await this.getAdmin()).fetchTopicOffsets(topic);
+    return new Map(res.map((p) => [p.partition, Number(p.high)]));
+  }
+
+  async deleteTopics(topics: string[]): Promise<void> {
+    await (await this.getAdmin()).deleteTopics({ topics });
+  }
+
+  /** Sends a batch, resolving when all records are acknowledged by all in-sync replicas. */
+  async send(messages: readonly OutgoingMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    const producer = await this.getProducer();
+    const byTopic = new Map<string, OutgoingMessage[]>();
+    for (const m of messages) {
+      const list = byTopic.get(m.topic);
+      if (list) list.push(m); else byTopic.set(m.topic, [m]);
+    }
+    await producer.sendBatch({
+      acks: -1,
+      compression: CompressionTypes.None,
+      topicMessages: [...byTopic].map(([topic, list]) => ({
+        topic,
+        messages: list.map((m) => ({
+          key: m.key,
+          value: m.value,
+          partition: m.partition,
+          headers: m.headers,
+          timestamp: m.timestamp == null ? undefined : String(m.timestamp),
+        })),
+      })),
+    });
+  }
+
+  /** A member of a consumer group that hands over batches per partition. */
+  groupConsumer(opts: GroupConsumerOptions): GroupConsumer {
+    const tuning = compact(consumerTuning(this.options.consumerProps));
+    const consumer: Consumer = this.kafka.consumer({
+      groupId: opts.groupId,
+      allowAutoTopicCreation: false,
+      sessionTimeout: opts.sessionTimeoutMs ?? 30000,
+      heartbeatInterval: 3000,
+      retry: { retries: 8 },
+      ...tuning,
+      ...(opts.maxBytesPerPartition ? { maxBytesPerPartition: opts.maxBytesPerPartition } : {}),
+    });
+    let stopped = false;
+    let stopping: Promise<void> | undefined;
+    let running = false;
+    const subscribed = () => [...(opts.topics ?? []), ...(opts.topicsRegex ? [opts.topicsRegex] : [])];
+    let pausedTopics: string[] = [];
+    const knownTopics = new Set<string>(opts.topics ?? []);
+    consumer.on(consumer.events.CRASH, (event) => {
+      if (!stopped) opts.onCrash?.(event.payload.error);
+    });
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      const assigned: { topic: string; partition: number }[] = [];
+      for (const [topic, partitions] of Object.entries(event.payload.memberAssignment)) {
+        knownTopics.add(topic);
+        for (const partition of partitions as number[]) assigned.push({ topic, partition });
+      }
+      if (pausedTopics.length > 0) consumer.pause(pausedTopics.map((topic) => ({ topic })));
+      opts.onAssignment?.(assigned);
+    });
+    return {
+      start: async () => {
+        await consumer.connect();
+        await consumer.subscribe({ topics: subscribed(), fromBeginning: opts.fromBeginning ?? true });
+        running = true;
+        await consumer.run({
+          autoCommit: false,
+          eachBatchAutoResolve: false,
+          partitionsConsumedConcurrently: 1,
+          eachBatch: async (payload: EachBatchPayload) => {
+            const { batch } = payload;
+            if (batch.messages.length === 0) return;
+            const messages = batch.messages.map((m) => toMessage(m, batch.topic, batch.partition));
+            await opts.onBatch(messages, batch.topic, batch.partition, {
+              isStale: () => payload.isStale() || !payload.isRunning() || stopped,
+              heartbeat: () => payload.heartbeat(),
+            });
+            if (!stopped && payload.isRunning() && !payload.isStale()) {
+              payload.resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
+            }
+          },
+        });
+      },
+      pause: () => {
+        pausedTopics = [...knownTopics];
+        if (running && pausedTopics.length > 0) consumer.pause(pausedTopics.map((topic) => ({ topic })));
+      },
+      resume: () => {
+        const topics = pausedTopics;
+        pausedTopics = [];
+        if (running && topics.length > 0) consumer.resume(topics.map((topic) => ({ topic })));
+      },
+      commit: async (offsets) => {
+        if (offsets.length === 0) return;
+        await consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })));
+      },
+      stop: () => {
+        stopped = true;
+        stopping ??= consumer.disconnect().catch(() => undefined);
+        return stopping;
+      },
+    };
+  }
+
+  /**
+   * Reads whole topics from the beginning and then follows them (Connect's KafkaBasedLog), with a
+   * throw-away group id that never commits. Used for the config and status topics.
+   */
+  topicReader(topics: string[], onMessage: (m: ConsumedMessage) => void, groupId: string): TopicReader {
+    const consumer = this.kafka.consumer({ groupId, sessionTimeout: 10000, heartbeatInterval: 1000, maxWaitTimeInMs: 100, retry: { retries: 8 } });
+    const position = new Map<string, number>(); // `${topic}:${partition}` → next offset
+    let started: Promise<void> | undefined;
+    const waiters: { target: Map<string, number>; resolve: () => void }[] = [];
+    const checkWaiters = () => {
+      for (let i = waiters.length - 1; i >= 0; i--) {
+        const w = waiters[i]!;
+        if ([...w.target].every(([k, end]) => (position.get(k) ?? 0) >= end)) {
+          waiters.splice(i, 1);
+          w.resolve();
+        }
+      }
+    };
+    const start = () => (started ??= (async () => {
+      await consumer.connect();
+      await consumer.subscribe({ topics, fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatch: async ({ batch }) => {
+          for (const m of batch.messages) onMessage(toMessage(m, batch.topic, batch.partition));
+          if (batch.messages.length > 0) {
+            position.set(`${batch.topic}:${batch.partition}`, Number(batch.messages[batch.messages.length - 1]!.offset) + 1);
+          }
+          checkWaiters();
+        },
+      });
+    })());
+    return {
+      readToEnd: async () => {
+        await start();
+        const target = new Map<string, number>();
+        for (const topic of topics) {
+          for (const [partition, end] of await this.endOffsets(topic)) if (end > 0) target.set(`${topic}:${partition}`, end);
+        }
+        await new Promise<void>((resolve) => { waiters.push({ target, resolve }); checkWaiters(); });
+      },
+      stop: async () => {
+        for (const w of waiters.splice(0)) w.resolve();
+        await consumer.disconnect().catch(() => undefined);
+      },
+    };
+  }
+
+  /** Closes the shared admin and producer; idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([this.admin?.disconnect(), this.producer?.disconnect()]);
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * Named loggers with log4j-style levels, changeable at run time (the /admin/loggers resource).
+ * A logger's level is its own if set, else its nearest configured ancestor's ("a.b" → "a" → root).
+ * Lines go to stdout as `[time] LEVEL message (logger)` with an optional `[connector|task-N]` context.
+ */
+import type { Logger } from '../api';
+
+export const LEVELS = ['OFF', 'FATAL', 'ERROR', 'WARN', 'INFO', 'DEBUG', 'TRACE', 'ALL'] as const;
+export type Level = (typeof LEVELS)[number];
+const rank: Record<Level, number> = { OFF: 0, FATAL: 1, ERROR: 2, WARN: 3, INFO: 4, DEBUG: 5, TRACE: 6, ALL: 7 };
+
+export const ROOT = 'root';
+
+interface LevelSetting { level: Level; lastModified: number | null }
+
+export class LogRegistry {
+  private readonly levels = new Map<string, LevelSetting>();
+  private readonly known = new Set<string>([ROOT]);
+  constructor(rootLevel: Level = 'INFO', private readonly write: (line: string) => void = (l) => process.stdout.write(l + '\n')) {
+    this.levels.set(ROOT, { level: rootLevel, lastModified: null });
+  }
+
+  static parseLevel(value: string): Level | undefined {
+    const upper = value.toUpperCase();
+    return (LEVELS as readonly string[]).includes(upper) ? (upper as Level) : undefined;
+  }
+
+  effective(name: string): LevelSetting {
+    let current = name;
+    for (;;) {
+      const own = this.levels.get(current);
+      if (own) return own;
+      const dot = current.lastIndexOf('.');
+      if (dot < 0) return this.levels.get(ROOT)!;
+      current = current.slice(0, dot);
+    }
+  }
+
+  /** All loggers the worker knows, with their effective levels, sorted by name (root first). */
+  list(): Record<string, { level: Level; last_modified: number | null }> {
+    const names = [...this.known].sort((a, b) => (a === ROOT ? -1 : b === ROOT ? 1 : a.localeCompare(b)));
+    return Object.fromEntries(names.map((n) => {
+      const s = this.effective(n);
+      return [n, { level: s.level, last_modified: s.lastModified }];
+    }));
+  }
+
+  has(name: string): boolean {
+    return this.known.has(name);
+  }
+
+  /**
+   * Sets the level of a namespace and every known logger under it, as Connect does;
+   * returns the names of the loggers whose level was set, sorted.
+   */
+  setLevel(namespace: string, level: Level): string[] {
+    const now = Date.now();
+    this.known.add(namespace);
+    const affected = [...this.known].filter((n) => namespace === ROOT || n === namespace || n.startsWith(namespace + '.'));
+    for (const n of affected) this.levels.set(n, { level, lastModified: now });
+    return affected.sort();
+  }
+
+  logger(name: string, context?: string): Logger {
+    this.known.add(name);
+    const emit = (level: Level, msg: string, extra?: Record<string, unknown>) => {
+      if (rank[level] > rank[this.effective(name).level]) return;
+      const ctx = context ? ` [${context}]` : '';
+      const tail = extra && Object.keys(extra).length > 0 ? ' ' + safeJson(extra) : '';
+      this.write(`[${new Date().toISOString()}] ${level.padEnd(5)}${ctx} ${msg}${tail} (${name})`);
+    };
+    return {
+      error: (m, e) => emit('ERROR', m, e),
+      warn: (m, e) => emit('WARN', m, e),
+      info: (m, e) => emit('INFO', m, e),
+      debug: (m, e) => emit('DEBUG', m, e),
+    };
+  }
+}
+
+function safeJson(v: unknown): string {
+  try {
+    return JSON.stringify(v, (_k, x) => (x instanceof Error ? x.stack ?? x.message : typeof x === 'bigint' ? String(x) : x));
+  } catch {
+    return '[unserializable]';
+  }
+}
