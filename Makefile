@@ -1,0 +1,149 @@
+# Kappa Connect — developer and CI entry points (GNU make, bash recipes).
+#
+#   make install      npm ci when node_modules is missing or older than package-lock.json
+#   make build        install + tsc
+#   make kafka-up     start the local Kafka broker (scripts/kafka.sh), 127.0.0.1:19092
+#   make kafka-down   stop it
+#   make kafka-smoke  kafkajs compatibility check against the broker
+#   make test         build, broker, jest (results in .cache/jest-results.json), broker stopped again
+#   make run          build, broker, worker in the foreground (config/worker.properties); Ctrl-C stops both
+#   make bench        build, broker, benchmark (when one exists)
+#   make clean        remove dist/ and .data/ (keeps the downloaded jars in .cache/)
+#
+# Set KAFKA_BOOTSTRAP_SERVERS=host:port to use your own broker: no local broker is
+# then started or stopped. JEST_ARGS passes extra arguments to jest
+# (e.g. make test JEST_ARGS="--selectProjects unit").
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.ONESHELL:
+.DEFAULT_GOAL := build
+MAKEFLAGS += --no-print-directory
+
+# onnxruntime-node's install script would download from a host that is not reachable
+export npm_config_onnxruntime_node_install := skip
+
+KAFKA_SH := bash scripts/kafka.sh
+JEST_RESULTS := .cache/jest-results.json
+JEST_ARGS ?=
+
+.PHONY: install build kafka-up kafka-down kafka-fetch kafka-smoke test run bench clean
+
+# npm writes node_modules/.package-lock.json on every install: use it as the stamp
+install: node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package-lock.json
+	@echo "make: npm ci" >&2
+	npm ci --no-audit --no-fund
+	touch "$@"
+
+# (the local binaries are called directly rather than through npx: same tools, but
+#  npx would warn about the onnxruntime-node install setting on every call)
+TSC := node_modules/.bin/tsc
+JEST := node_modules/.bin/jest
+
+build: install
+	@$(TSC) -p tsconfig.json
+
+kafka-fetch:
+	@$(KAFKA_SH) fetch
+
+kafka-up:
+	@if [[ -n "$${KAFKA_BOOTSTRAP_SERVERS:-}" ]]; then
+	  echo "make: KAFKA_BOOTSTRAP_SERVERS=$$KAFKA_BOOTSTRAP_SERVERS is set, not starting a broker" >&2
+	else
+	  $(KAFKA_SH) start
+	fi
+
+kafka-down:
+	@if [[ -n "$${KAFKA_BOOTSTRAP_SERVERS:-}" ]]; then
+	  echo "make: KAFKA_BOOTSTRAP_SERVERS=$$KAFKA_BOOTSTRAP_SERVERS is set, no local broker to stop" >&2
+	else
+	  $(KAFKA_SH) stop
+	fi
+
+kafka-smoke: install
+	@node scripts/kafka-smoke.js --brokers "$${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:$${KAFKA_PORT:-19092}}"
+
+# Shared by test/run/bench (pasted into their one-shell recipes): start the local
+# broker unless the user gave KAFKA_BOOTSTRAP_SERVERS or one is already running;
+# remember whether we started it so that only then we stop it again.
+define BROKER_UP
+started_broker=0
+if [[ -z "$${KAFKA_BOOTSTRAP_SERVERS:-}" ]]; then
+  if $(KAFKA_SH) status >/dev/null 2>&1; then
+    echo "make: using the already running local broker" >&2
+  else
+    $(KAFKA_SH) start >/dev/null
+    started_broker=1
+  fi
+  export KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$${KAFKA_PORT:-19092}"
+fi
+broker_down() { if [[ "$$started_broker" == 1 ]]; then started_broker=0; $(KAFKA_SH) stop || true; fi; }
+endef
+
+test: build
+	@$(BROKER_UP)
+	trap broker_down EXIT
+	trap 'exit 130' INT TERM
+	mkdir -p .cache
+	rm -f $(JEST_RESULTS)
+	echo "make: jest against KAFKA_BOOTSTRAP_SERVERS=$$KAFKA_BOOTSTRAP_SERVERS" >&2
+	status=0
+	$(JEST) --ci --json --outputFile=$(JEST_RESULTS) $(JEST_ARGS) || status=$$?
+	exit $$status
+
+run: build
+	@$(BROKER_UP)
+	export CONNECT_BOOTSTRAP_SERVERS="$$KAFKA_BOOTSTRAP_SERVERS"
+	worker=; demo=
+	cleanup() {
+	  trap - EXIT INT TERM
+	  if [[ -n "$$demo" ]]; then pkill -TERM -P "$$demo" 2>/dev/null || true; kill -TERM "$$demo" 2>/dev/null || true; fi
+	  if [[ -n "$$worker" ]] && kill -0 "$$worker" 2>/dev/null; then
+	    echo "make: stopping the worker (pid $$worker)" >&2
+	    kill -TERM "$$worker" 2>/dev/null || true
+	    for _ in $$(seq 1 40); do kill -0 "$$worker" 2>/dev/null || break; sleep 0.25; done
+	    kill -KILL "$$worker" 2>/dev/null || true
+	  fi
+	  broker_down
+	}
+	trap cleanup EXIT
+	trap 'exit 130' INT TERM
+	echo "make: worker on http://127.0.0.1:8083/ with bootstrap $$CONNECT_BOOTSTRAP_SERVERS (Ctrl-C to stop)" >&2
+	node dist/main.js config/worker.properties &
+	worker=$$!
+	if [[ -f scripts/demo.sh ]]; then
+	  (
+	    for _ in $$(seq 1 120); do
+	      kill -0 "$$worker" 2>/dev/null || exit 0
+	      if node -e "require('http').get('http://127.0.0.1:8083/',r=>{r.resume();process.exit(0)}).on('error',()=>process.exit(1))"; then
+	        echo "make: worker is up, running scripts/demo.sh" >&2
+	        exec bash scripts/demo.sh
+	      fi
+	      sleep 0.5
+	    done
+	    echo "make: worker did not answer on :8083 within 60s, demo not run" >&2
+	  ) &
+	  demo=$$!
+	fi
+	status=0
+	wait "$$worker" || status=$$?
+	worker=
+	exit $$status
+
+bench: build
+	@if [[ -f dist/bench/index.js ]]; then bench=(node dist/bench/index.js)
+	elif [[ -f bench/run.js ]]; then bench=(node bench/run.js)
+	else
+	  echo "make: no benchmark yet (neither dist/bench/index.js nor bench/run.js exists); nothing to run" >&2
+	  exit 0
+	fi
+	$(BROKER_UP)
+	trap broker_down EXIT
+	trap 'exit 130' INT TERM
+	"$${bench[@]}"
+
+clean:
+	@$(KAFKA_SH) stop 2>/dev/null || true
+	rm -rf dist .data
