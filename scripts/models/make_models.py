@@ -82,7 +82,8 @@ def export(model, n_features: int, zipmap: bool = True) -> onnx.ModelProto:
     )
     # Keep fixtures byte-stable across runs: skl2onnx collects opset domains in a set, so
     # their order follows Python's per-process string hashing. Sort them.
-    opsets = sorted(((o.domain, o.version) for o in onx.opset_import))
+    # (zipmap=False exports list the default domain twice; keep one entry per domain.)
+    opsets = sorted({(o.domain, o.version) for o in onx.opset_import})
     del onx.opset_import[:]
     for domain, version in opsets:
         onx.opset_import.add(domain=domain, version=version)
