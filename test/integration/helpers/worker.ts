@@ -1,0 +1,269 @@
+/** Starts real worker processes (`node dist/main.js <worker.properties>`) for the integration tests. */
+import { ChildProcess, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+import { Api } from './http';
+import { BOOTSTRAP_SERVERS } from './kafka';
+import { randomSuffix, sleep } from './wait';
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+export const MAIN_JS = path.join(REPO_ROOT, 'dist', 'main.js');
+export const FIXTURE_PLUGIN_PATH = path.join(REPO_ROOT, 'test', 'fixtures', 'plugins');
+
+export interface StartWorkerOptions {
+  /** extra or overriding worker properties */
+  props?: Record<string, string>;
+  /** keys of the default properties to leave out of the file */
+  omit?: string[];
+  /** extra environment variables (e.g. CONNECT_*) */
+  env?: Record<string, string>;
+  /** how long to wait for GET /health → 200 */
+  healthTimeoutMs?: number;
+}
+
+export interface Worker {
+  url: string;
+  api: Api;
+  port: number;
+  /** `<advertised host>:<port>`, as status responses report it */
+  workerId: string;
+  /** the generated worker properties (what is in the file) */
+  props: Record<string, string>;
+  propsFile: string;
+  /** stdout + stderr of every process started for this worker, in order */
+  logs(): string;
+  pid(): number | undefined;
+  /** SIGTERM, then wait for exit (SIGKILL after 30 s) */
+  stop(): Promise<number | null>;
+  /** SIGKILL, wait for exit */
+  kill(): Promise<void>;
+  /** start again with the same properties file and wait for health */
+  restart(): Promise<void>;
+}
+
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of live) {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+});
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export function tmpDir(prefix = 'kappa-it-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export function writeProperties(file: string, props: Record<string, string>): void {
+  const lines = Object.entries(props).map(([k, v]) => `${k}=${v.replace(/\\/g, '\\\\')}`);
+  fs.writeFileSync(file, lines.join('\n') + '\n');
+}
+
+/** The default worker properties with unique group and internal topics; `port` goes into listeners. */
+export function defaultProperties(port: number, suffix = randomSuffix()): Record<string, string> {
+  return {
+    'bootstrap.servers': BOOTSTRAP_SERVERS,
+    'group.id': `kappa-it-${suffix}`,
+    'config.storage.topic': `kappa-it-${suffix}-configs`,
+    'offset.storage.topic': `kappa-it-${suffix}-offsets`,
+    'status.storage.topic': `kappa-it-${suffix}-status`,
+    'config.storage.replication.factor': '1',
+    'offset.storage.replication.factor': '1',
+    'status.storage.replication.factor': '1',
+    listeners: `http://127.0.0.1:${port}`,
+    'rest.advertised.host.name': '127.0.0.1',
+    'rest.advertised.port': String(port),
+    'key.converter': 'org.apache.kafka.connect.storage.StringConverter',
+    'value.converter': 'org.apache.kafka.connect.json.JsonConverter',
+    'value.converter.schemas.enable': 'false',
+    'plugin.path': FIXTURE_PLUGIN_PATH,
+    'offset.flush.interval.ms': '1000',
+  };
+}
+
+function assertBuilt(): void {
+  if (!fs.existsSync(MAIN_JS)) {
+    throw new Error(`${MAIN_JS} is missing: build the worker first (npx tsc -p tsconfig.json)`);
+  }
+}
+
+function childEnv(extra?: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  // the test runner's own CONNECT_* variables must not leak into the worker
+  for (const k of Object.keys(env)) if (k.startsWith('CONNECT_')) delete env[k];
+  delete env.NODE_OPTIONS;
+  return { ...env, ...(extra ?? {}) };
+}
+
+function waitExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const t = setTimeout(() => resolve(false), timeoutMs);
+    child.once('exit', () => {
+      clearTimeout(t);
+      resolve(true);
+    });
+  });
+}
+
+export async function startWorker(opts: StartWorkerOptions = {}): Promise<Worker> {
+  assertBuilt();
+  const port = await freePort();
+  const dir = tmpDir('kappa-it-worker-');
+  const props: Record<string, string> = { ...defaultProperties(port), ...(opts.props ?? {}) };
+  for (const k of opts.omit ?? []) delete props[k];
+  const propsFile = path.join(dir, 'worker.properties');
+  writeProperties(propsFile, props);
+  const host = props['rest.advertised.host.name'] ?? '127.0.0.1';
+  const advertisedPort = props['rest.advertised.port'] ?? String(port);
+  const url = `http://127.0.0.1:${port}`;
+  let output = '';
+  let child: ChildProcess | undefined;
+
+  const spawnOnce = async (): Promise<void> => {
+    const c = spawn(process.execPath, [MAIN_JS, propsFile], {
+      cwd: REPO_ROOT,
+      env: childEnv(opts.env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child = c;
+    live.add(c);
+    const append = (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+      if (output.length > 2_000_000) output = output.slice(-1_000_000);
+    };
+    c.stdout?.on('data', append);
+    c.stderr?.on('data', append);
+    c.once('exit', (code, signal) => {
+      live.delete(c);
+      output += `\n[worker process exited: code=${code} signal=${signal}]\n`;
+    });
+    const timeoutMs = opts.healthTimeoutMs ?? 60_000;
+    const deadline = Date.now() + timeoutMs;
+    let last = 'no answer';
+    while (Date.now() < deadline) {
+      if (c.exitCode !== null || c.signalCode !== null) {
+        throw new Error(`worker exited before becoming healthy (code ${c.exitCode}, signal ${c.signalCode}):\n${output.slice(-4000)}`);
+      }
+      try {
+        const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
+        const text = await res.text();
+        if (res.status === 200) return;
+        last = `HTTP ${res.status} ${text.slice(0, 200)}`;
+      } catch (err) {
+        last = String(err);
+      }
+      await sleep(250);
+    }
+    c.kill('SIGKILL');
+    await waitExit(c, 5000);
+    throw new Error(`worker not healthy after ${timeoutMs} ms (last: ${last}):\n${output.slice(-4000)}`);
+  };
+
+  const worker: Worker = {
+    url,
+    api: new Api(url),
+    port,
+    workerId: `${host}:${advertisedPort}`,
+    props,
+    propsFile,
+    logs: () => output,
+    pid: () => child?.pid,
+    async stop() {
+      const c = child;
+      if (!c || c.exitCode !== null || c.signalCode !== null) return c?.exitCode ?? null;
+      c.kill('SIGTERM');
+      if (!(await waitExit(c, 30_000))) {
+        c.kill('SIGKILL');
+        await waitExit(c, 5000);
+        throw new Error('worker did not exit within 30 s of SIGTERM');
+      }
+      return c.exitCode;
+    },
+    async kill() {
+      const c = child;
+      if (!c || c.exitCode !== null || c.signalCode !== null) return;
+      c.kill('SIGKILL');
+      await waitExit(c, 10_000);
+    },
+    async restart() {
+      const c = child;
+      if (c && c.exitCode === null && c.signalCode === null) {
+        throw new Error('restart() needs the worker to be stopped or killed first');
+      }
+      await spawnOnce();
+    },
+  };
+  started.add(worker);
+  await spawnOnce();
+  return worker;
+}
+
+const started = new Set<Worker>();
+
+/** Stops every worker started by this test file (SIGTERM, then SIGKILL). Use in afterAll. */
+export async function stopAllWorkers(): Promise<void> {
+  const all = [...started];
+  started.clear();
+  await Promise.allSettled(
+    all.map(async (w) => {
+      try {
+        await w.stop();
+      } catch {
+        await w.kill();
+      }
+    }),
+  );
+}
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** true when the process had to be killed because it did not exit in time */
+  timedOut: boolean;
+}
+
+/**
+ * Runs the worker with the given properties file (or none) and waits for it to exit on its own.
+ * Used for invalid configurations, which must make the worker exit non-zero quickly.
+ */
+export async function runWorkerToExit(
+  args: string[],
+  opts: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<RunResult> {
+  assertBuilt();
+  const c = spawn(process.execPath, [MAIN_JS, ...args], { cwd: REPO_ROOT, env: childEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(c);
+  let stdout = '';
+  let stderr = '';
+  c.stdout?.on('data', (b: Buffer) => (stdout += b.toString('utf8')));
+  c.stderr?.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
+  const exited = await waitExit(c, opts.timeoutMs ?? 20_000);
+  if (!exited) {
+    c.kill('SIGKILL');
+    await waitExit(c, 5000);
+  }
+  live.delete(c);
+  // let the pipes drain
+  await sleep(50);
+  return { code: exited ? c.exitCode : null, signal: c.signalCode, stdout, stderr, timedOut: !exited };
+}

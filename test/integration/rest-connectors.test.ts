@@ -1,0 +1,345 @@
+/**
+ * Connector CRUD over REST: list (+expand), create (+initial_state), info, config GET/PUT/PATCH,
+ * status, tasks, task status, topics, delete. One worker for the whole file.
+ */
+import {
+  closeKafka,
+  createConnector,
+  createTopic,
+  expectError,
+  expectStatus,
+  outputFile,
+  produceJson,
+  readRecorded,
+  RECORDING_SINK,
+  RECORDING_TASK,
+  recordingSinkConfig,
+  startWorker,
+  stopAllWorkers,
+  uniqueName,
+  waitFor,
+  waitForRecorded,
+  waitForState,
+  Worker,
+} from './helpers';
+
+let worker: Worker;
+let topic: string;
+
+beforeAll(async () => {
+  topic = await createTopic(uniqueName('it-conn'), 2);
+  worker = await startWorker();
+});
+
+afterAll(async () => {
+  await stopAllWorkers();
+  await closeKafka();
+});
+
+describe('list and create', () => {
+  const name = uniqueName('crud');
+  const file = outputFile('crud');
+
+  it('GET /connectors on a fresh cluster is an empty array (also with a trailing slash)', async () => {
+    const res = await worker.api.get('/connectors');
+    expectStatus(res, 200);
+    expect(res.body).toEqual([]);
+    const slash = await worker.api.get('/connectors/');
+    expectStatus(slash, 200);
+    expect(slash.body).toEqual([]);
+  });
+
+  it('POST /connectors is 201 with Location and ConnectorInfo; numbers and booleans become strings', async () => {
+    const res = await worker.api.post('/connectors', {
+      name,
+      config: { 'connector.class': RECORDING_SINK, 'tasks.max': 2, topics: topic, 'output.file': file, 'extra.flag': true, 'extra.ratio': 0.5 },
+    });
+    expectStatus(res, 201);
+    expect(res.headers.get('location')).toMatch(new RegExp(`/connectors/${name}$`));
+    expect(res.body).toEqual({
+      name,
+      config: {
+        'connector.class': RECORDING_SINK,
+        'tasks.max': '2',
+        topics: topic,
+        'output.file': file,
+        'extra.flag': 'true',
+        'extra.ratio': '0.5',
+        name,
+      },
+      tasks: [],
+      type: 'sink',
+    });
+  });
+
+  it('POST of an existing name is 409 "Connector X already exists"', async () => {
+    const res = await worker.api.post('/connectors', { name, config: recordingSinkConfig(topic, file) });
+    expectError(res, 409, `Connector ${name} already exists`);
+  });
+
+  it('the connector runs with its tasks, reported with this worker id', async () => {
+    const status = await waitForState(worker.api, name, 'RUNNING', { taskState: 'RUNNING', taskCount: 2 });
+    expect(status).toEqual({
+      name,
+      connector: { state: 'RUNNING', worker_id: worker.workerId },
+      tasks: [
+        { id: 0, state: 'RUNNING', worker_id: worker.workerId },
+        { id: 1, state: 'RUNNING', worker_id: worker.workerId },
+      ],
+      type: 'sink',
+    });
+  });
+
+  it('consumes the topic (records reach the sink)', async () => {
+    await produceJson(topic, 4, { partitions: 2 });
+    const recs = await waitForRecorded(file, 4);
+    expect(recs.map((r) => (r.value as { id: number }).id).sort()).toEqual([0, 1, 2, 3]);
+  });
+
+  it('GET /connectors lists it, with and without a trailing slash', async () => {
+    expect((await worker.api.get('/connectors')).body).toEqual([name]);
+    expect((await worker.api.get('/connectors/')).body).toEqual([name]);
+  });
+
+  it('GET /connectors?expand=status gives {name: {status}}', async () => {
+    const res = await worker.api.get('/connectors?expand=status');
+    expectStatus(res, 200);
+    expect(Object.keys(res.body)).toEqual([name]);
+    expect(Object.keys(res.body[name])).toEqual(['status']);
+    expect(res.body[name].status).toEqual(
+      expect.objectContaining({ name, type: 'sink', connector: { state: 'RUNNING', worker_id: worker.workerId } }),
+    );
+    expect(res.body[name].status.tasks).toHaveLength(2);
+  });
+
+  it('GET /connectors?expand=info gives {name: {info}}', async () => {
+    const res = await worker.api.get('/connectors?expand=info');
+    expectStatus(res, 200);
+    expect(Object.keys(res.body[name])).toEqual(['info']);
+    expect(res.body[name].info).toEqual({
+      name,
+      config: expect.objectContaining({ 'connector.class': RECORDING_SINK, 'tasks.max': '2', name }),
+      tasks: [
+        { connector: name, task: 0 },
+        { connector: name, task: 1 },
+      ],
+      type: 'sink',
+    });
+  });
+
+  it('GET /connectors?expand=info&expand=status gives both', async () => {
+    const res = await worker.api.get('/connectors/?expand=info&expand=status');
+    expectStatus(res, 200);
+    expect(Object.keys(res.body[name]).sort()).toEqual(['info', 'status']);
+    expect(res.body[name].status.connector.state).toBe('RUNNING');
+    expect(res.body[name].info.name).toBe(name);
+  });
+
+  it('GET /connectors?expand=bogus gives {name: {}}', async () => {
+    const res = await worker.api.get('/connectors?expand=bogus');
+    expectStatus(res, 200);
+    expect(res.body).toEqual({ [name]: {} });
+  });
+
+  it('GET /connectors/{c} gives ConnectorInfo with task ids', async () => {
+    const res = await worker.api.get(`/connectors/${name}`);
+    expectStatus(res, 200);
+    expect(res.body).toEqual({
+      name,
+      config: expect.objectContaining({ 'connector.class': RECORDING_SINK, 'tasks.max': '2', topics: topic, name }),
+      tasks: [
+        { connector: name, task: 0 },
+        { connector: name, task: 1 },
+      ],
+      type: 'sink',
+    });
+    const slash = await worker.api.get(`/connectors/${name}/`);
+    expectStatus(slash, 200);
+    expect(slash.body.name).toBe(name);
+  });
+
+  it('GET /connectors/{c}/config gives the flat string map including name', async () => {
+    const res = await worker.api.get(`/connectors/${name}/config`);
+    expectStatus(res, 200);
+    expect(res.body).toEqual({
+      'connector.class': RECORDING_SINK,
+      'tasks.max': '2',
+      topics: topic,
+      'output.file': file,
+      'extra.flag': 'true',
+      'extra.ratio': '0.5',
+      name,
+    });
+  });
+
+  it('GET /connectors/{c}/tasks gives [{id:{connector,task}, config}] with task.class', async () => {
+    const res = await worker.api.get(`/connectors/${name}/tasks`);
+    expectStatus(res, 200);
+    expect(res.body).toHaveLength(2);
+    res.body.forEach((t: { id: unknown; config: Record<string, string> }, i: number) => {
+      expect(t.id).toEqual({ connector: name, task: i });
+      expect(t.config['task.class']).toBe(RECORDING_TASK);
+      for (const v of Object.values(t.config)) expect(typeof v).toBe('string');
+    });
+  });
+
+  it('GET /connectors/{c}/tasks/{t}/status gives TaskState; unknown task is 404', async () => {
+    const res = await worker.api.get(`/connectors/${name}/tasks/1/status`);
+    expectStatus(res, 200);
+    expect(res.body).toEqual({ id: 1, state: 'RUNNING', worker_id: worker.workerId });
+    expectError(await worker.api.get(`/connectors/${name}/tasks/7/status`), 404, `No status found for task ${name}-7`);
+  });
+
+  it('GET /connectors/{c}/topics lists the consumed topic, wrapped by connector name', async () => {
+    const body = await waitFor(
+      async () => {
+        const res = await worker.api.get(`/connectors/${name}/topics`);
+        expectStatus(res, 200);
+        return res.body?.[name]?.topics?.length > 0 ? res.body : undefined;
+      },
+      { timeoutMs: 15_000, description: 'active topics' },
+    );
+    expect(body).toEqual({ [name]: { topics: [topic] } });
+  });
+
+  it('PUT /connectors/{c}/topics/reset is 202 with an empty body and empties the list', async () => {
+    const res = await worker.api.put(`/connectors/${name}/topics/reset`);
+    expectStatus(res, 202);
+    expect(res.text).toBe('');
+    const body = await waitFor(
+      async () => {
+        const r = await worker.api.get(`/connectors/${name}/topics`);
+        return r.status === 200 && r.body?.[name]?.topics?.length === 0 ? r.body : undefined;
+      },
+      { timeoutMs: 15_000, description: 'topics emptied after reset' },
+    );
+    expect(body).toEqual({ [name]: { topics: [] } });
+  });
+
+  it('GET /connectors/{c}/topics of an unknown connector is 200 with an empty list', async () => {
+    const res = await worker.api.get('/connectors/no-such-connector/topics');
+    expectStatus(res, 200);
+    expect(res.body).toEqual({ 'no-such-connector': { topics: [] } });
+  });
+
+  it('DELETE /connectors/{c} is 204; the connector is gone', async () => {
+    const res = await worker.api.delete(`/connectors/${name}`);
+    expectStatus(res, 204);
+    expect(res.text).toBe('');
+    expectError(await worker.api.get(`/connectors/${name}`), 404, `Connector ${name} not found`);
+    expect((await worker.api.get('/connectors')).body).toEqual([]);
+    await waitFor(async () => (await worker.api.get(`/connectors/${name}/status`)).status === 404, 15_000);
+    expectError(await worker.api.get(`/connectors/${name}/status`), 404, `No status found for connector ${name}`);
+  });
+});
+
+describe('PUT /connectors/{c}/config', () => {
+  const name = uniqueName('put');
+  const file = outputFile('put');
+
+  it('creates a missing connector: 201 + Location + ConnectorInfo', async () => {
+    const res = await worker.api.put(`/connectors/${name}/config`, recordingSinkConfig(topic, file));
+    expectStatus(res, 201);
+    expect(res.headers.get('location')).toMatch(new RegExp(`/connectors/${name}$`));
+    expect(res.body).toEqual({
+      name,
+      config: { ...recordingSinkConfig(topic, file), name },
+      tasks: [],
+      type: 'sink',
+    });
+    await waitForState(worker.api, name, 'RUNNING', { taskState: 'RUNNING', taskCount: 1 });
+  });
+
+  it('replaces an existing connector: 200 + ConnectorInfo; the new config takes effect', async () => {
+    const res = await worker.api.put(`/connectors/${name}/config`, { ...recordingSinkConfig(topic, file), 'tasks.max': 2, name });
+    expectStatus(res, 200);
+    expect(res.body).toEqual(
+      expect.objectContaining({ name, type: 'sink', config: expect.objectContaining({ 'tasks.max': '2', name }) }),
+    );
+    expect((await worker.api.get(`/connectors/${name}/config`)).body['tasks.max']).toBe('2');
+    await waitForState(worker.api, name, 'RUNNING', { taskState: 'RUNNING', taskCount: 2 });
+  });
+
+  it('a name in the body that differs from the URL is 400', async () => {
+    const res = await worker.api.put(`/connectors/${name}/config`, { ...recordingSinkConfig(topic, file), name: 'other' });
+    expectError(res, 400, `Connector name configuration (other) doesn't match connector name in the URL (${name})`);
+    expect((await worker.api.get(`/connectors/${name}/config`)).body.name).toBe(name);
+  });
+
+  it('a null value is a 400 validation error', async () => {
+    const res = await worker.api.put(`/connectors/${name}/config`, { ...recordingSinkConfig(topic, file), 'output.file': null });
+    expectError(res, 400, /^Connector configuration is invalid and contains the following \d+ error\(s\):/);
+    expect(res.body.message).toContain('Null value can not be supplied as the configuration value.');
+  });
+});
+
+describe('PATCH /connectors/{c}/config', () => {
+  const name = uniqueName('patch');
+  const file = outputFile('patch');
+
+  beforeAll(async () => {
+    await createConnector(worker.api, name, recordingSinkConfig(topic, file, { 'extra.a': 'x', 'extra.b': 'y' }));
+  });
+
+  it('merges the given keys, deletes keys set to null, and returns 200 ConnectorInfo', async () => {
+    const res = await worker.api.patch(`/connectors/${name}/config`, { 'extra.a': 'changed', 'extra.b': null, 'extra.c': 3 });
+    expectStatus(res, 200);
+    expect(res.body.name).toBe(name);
+    expect(res.body.type).toBe('sink');
+    expect(res.body.config).toEqual({ ...recordingSinkConfig(topic, file), 'extra.a': 'changed', 'extra.c': '3', name });
+    const cfg = await worker.api.get(`/connectors/${name}/config`);
+    expect(cfg.body).toEqual({ ...recordingSinkConfig(topic, file), 'extra.a': 'changed', 'extra.c': '3', name });
+    expect(cfg.body).not.toHaveProperty('extra.b');
+  });
+
+  it('a merge that makes the config invalid is 400 and changes nothing', async () => {
+    const res = await worker.api.patch(`/connectors/${name}/config`, { 'output.file': null });
+    expectError(res, 400, /^Connector configuration is invalid and contains the following 1 error\(s\):/);
+    expect(res.body.message).toContain('output.file');
+    expect((await worker.api.get(`/connectors/${name}/config`)).body['output.file']).toBe(file);
+  });
+
+  it('PATCH of a missing connector is 404 and does not create it', async () => {
+    const missing = uniqueName('nope');
+    const res = await worker.api.patch(`/connectors/${missing}/config`, recordingSinkConfig(topic, file));
+    expectError(res, 404);
+    expect((await worker.api.get('/connectors')).body).not.toContain(missing);
+  });
+});
+
+describe('initial_state', () => {
+  it('"paused" (lower case) creates a PAUSED connector whose tasks are PAUSED and consume nothing', async () => {
+    const name = uniqueName('init-paused');
+    const file = outputFile('init-paused');
+    await createConnector(worker.api, name, recordingSinkConfig(topic, file), 'paused');
+    const status = await waitForState(worker.api, name, 'PAUSED', { taskState: 'PAUSED', taskCount: 1 });
+    expect(status.connector.worker_id).toBe(worker.workerId);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(readRecorded(file)).toEqual([]);
+  });
+
+  it('"Stopped" creates a STOPPED connector with no tasks', async () => {
+    const name = uniqueName('init-stopped');
+    await createConnector(worker.api, name, recordingSinkConfig(topic, outputFile()), 'Stopped');
+    const status = await waitForState(worker.api, name, 'STOPPED');
+    expect(status.tasks).toEqual([]);
+    const info = await worker.api.get(`/connectors/${name}`);
+    expect(info.body.tasks).toEqual([]);
+  });
+
+  it('"RUNNING" creates a running connector', async () => {
+    const name = uniqueName('init-running');
+    const file = outputFile('init-running');
+    await createConnector(worker.api, name, recordingSinkConfig(topic, file), 'RUNNING');
+    await waitForState(worker.api, name, 'RUNNING', { taskState: 'RUNNING', taskCount: 1 });
+    await waitForRecorded(file, 4);
+  });
+});
+
+describe('CORS is off by default', () => {
+  it('sends no Access-Control-Allow-Origin', async () => {
+    const res = await worker.api.get('/connectors', { headers: { Origin: 'http://ui.example.test' } });
+    expectStatus(res, 200);
+    expect(res.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});

@@ -1,0 +1,80 @@
+/**
+ * Worker configuration: invalid configs make `node dist/main.js` exit non-zero with a message
+ * naming the offending key; CONNECT_* environment variables supply properties.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import {
+  closeKafka,
+  defaultProperties,
+  freePort,
+  runWorkerToExit,
+  startWorker,
+  stopAllWorkers,
+  tmpDir,
+  writeProperties,
+} from './helpers';
+
+afterAll(async () => {
+  await stopAllWorkers();
+  await closeKafka();
+});
+
+async function propsFile(change: (p: Record<string, string>) => void): Promise<string> {
+  const p = defaultProperties(await freePort());
+  change(p);
+  const file = path.join(tmpDir('kappa-it-cfg-'), 'worker.properties');
+  writeProperties(file, p);
+  return file;
+}
+
+function expectFailureNaming(res: { code: number | null; stderr: string; stdout: string; timedOut: boolean }, key: string): void {
+  const ctx = `exit=${res.code} timedOut=${res.timedOut}\nstderr: ${res.stderr.slice(0, 2000)}\nstdout: ${res.stdout.slice(0, 500)}`;
+  if (res.timedOut) throw new Error(`worker kept running with an invalid config (${key}):\n${ctx}`);
+  if (res.code === 0 || res.code === null) throw new Error(`worker exited with code ${res.code} for an invalid ${key}:\n${ctx}`);
+  if (!res.stderr.includes(key)) throw new Error(`stderr does not name ${key}:\n${ctx}`);
+}
+
+describe('invalid worker configuration exits non-zero naming the key', () => {
+  it.each(['group.id', 'config.storage.topic', 'offset.storage.topic', 'status.storage.topic', 'key.converter', 'value.converter'])(
+    'missing required %s',
+    async (key) => {
+      const file = await propsFile((p) => delete p[key]);
+      expectFailureNaming(await runWorkerToExit([file]), key);
+    },
+  );
+
+  it('listeners=nonsense', async () => {
+    const file = await propsFile((p) => (p.listeners = 'nonsense'));
+    expectFailureNaming(await runWorkerToExit([file]), 'listeners');
+  });
+
+  it('a converter class that does not exist', async () => {
+    const file = await propsFile((p) => (p['value.converter'] = 'com.acme.NoSuchConverter'));
+    expectFailureNaming(await runWorkerToExit([file]), 'value.converter');
+  });
+
+  it('a non-numeric offset.flush.interval.ms', async () => {
+    const file = await propsFile((p) => (p['offset.flush.interval.ms'] = 'soon'));
+    expectFailureNaming(await runWorkerToExit([file]), 'offset.flush.interval.ms');
+  });
+
+  it('a properties file that does not exist', async () => {
+    const missing = path.join(tmpDir('kappa-it-cfg-'), 'nope.properties');
+    const res = await runWorkerToExit([missing]);
+    expect(res.timedOut).toBe(false);
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toContain('nope.properties');
+  });
+});
+
+describe('CONNECT_* environment variables', () => {
+  it('supply required properties missing from the file (CONNECT_GROUP_ID → group.id)', async () => {
+    const w = await startWorker({ omit: ['group.id'], env: { CONNECT_GROUP_ID: `kappa-it-env-${Date.now()}` } });
+    const res = await w.api.get('/connectors');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual([]);
+    expect(fs.readFileSync(w.propsFile, 'utf8')).not.toContain('group.id');
+    await w.stop();
+  });
+});
