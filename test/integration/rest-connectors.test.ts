@@ -10,6 +10,8 @@ import {
   expectStatus,
   outputFile,
   produceJson,
+  readAll,
+  readLines,
   readRecorded,
   RECORDING_SINK,
   RECORDING_TASK,
@@ -333,6 +335,46 @@ describe('initial_state', () => {
     await createConnector(worker.api, name, recordingSinkConfig(topic, file), 'RUNNING');
     await waitForState(worker.api, name, 'RUNNING', { taskState: 'RUNNING', taskCount: 1 });
     await waitForRecorded(file, 4);
+  });
+});
+
+describe('built-in sinks, created by alias', () => {
+  it('FileStreamSink (alias) with a StringConverter override writes one line per record value', async () => {
+    const name = uniqueName('file');
+    const file = outputFile('file-sink');
+    const res = await createConnector(worker.api, name, {
+      'connector.class': 'FileStreamSink',
+      topics: topic,
+      file,
+      'value.converter': 'org.apache.kafka.connect.storage.StringConverter',
+    });
+    expect(res.body.config['connector.class']).toBe('FileStreamSink');
+    expect(res.body.type).toBe('sink');
+    await waitForState(worker.api, name, 'RUNNING', { taskState: 'RUNNING', taskCount: 1 });
+    const lines = await waitFor(() => {
+      const l = readLines(file);
+      return l.length >= 4 ? l : undefined;
+    }, { timeoutMs: 30_000, description: 'file sink output' });
+    expect([...lines].sort()).toEqual(['{"id":0}', '{"id":1}', '{"id":2}', '{"id":3}']);
+    expect((await worker.api.get(`/connectors/${name}`)).body.type).toBe('sink');
+    expectStatus(await worker.api.delete(`/connectors/${name}`), 204);
+  });
+
+  it('KafkaTopicSink (alias) copies records to target.topic with ${topic} replaced, keeping keys', async () => {
+    const name = uniqueName('copy');
+    const target = await createTopic(`${topic}-copy`, 1);
+    await createConnector(worker.api, name, { 'connector.class': 'KafkaTopicSink', topics: topic, 'target.topic': '${topic}-copy' });
+    await waitForState(worker.api, name, 'RUNNING', { taskState: 'RUNNING', taskCount: 1 });
+    const copies = await readAll(target, { expected: 4, timeoutMs: 30_000 });
+    expect(copies).toHaveLength(4);
+    const pairs = copies.map((r) => [r.key, JSON.parse(r.value ?? 'null')]).sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+    expect(pairs).toEqual([
+      ['k0', { id: 0 }],
+      ['k1', { id: 1 }],
+      ['k2', { id: 2 }],
+      ['k3', { id: 3 }],
+    ]);
+    expectStatus(await worker.api.delete(`/connectors/${name}`), 204);
   });
 });
 
