@@ -1,0 +1,12 @@
+export { InferencePool, defaultThreads } from './pool';
+export type { InferencePoolOptions, RunOptions } from './pool';
+export { MicroBatcher } from './micro-batcher';
+export type { MicroBatcherOptions, MicroBatcherStats } from './micro-batcher';
+export { BatchScorer, packRows, splitPrediction } from './batch-scorer';
+export type { BatchScorerOptions, ScoreRequest } from './batch-scorer';
+export { LoadedModel, inspectModel } from './session';
+export type { ModelDescription, SessionTuning } from './session';
+export { prepareModel, summarize, OnnxGraphError } from './graph';
+export type { ClassLabels, GraphSummary, PreparedModel, ZipMapRewrite } from './graph';
+export { ServingError, keyString } from './types';
+export type { LoadOptions, ModelInfo, ModelKey, ModelKind, Prediction, ServingErrorCode, TensorInfo } from './types';
