@@ -25,6 +25,9 @@ export interface SinkTaskContext {
   readonly producer: TaskProducer;
   /** Ask the runtime to fail this task with the given error (e.g. from a background flush). */
   failTask(error: Error): void;
+  /** The connector's key and value converters, for sinks that write records back to Kafka. */
+  readonly keyConverter: Converter;
+  readonly valueConverter: Converter;
 }
 
 export interface ProducedRecord {

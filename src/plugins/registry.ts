@@ -94,7 +94,7 @@ export class PluginRegistry {
   /** Connect's message for an unknown connector class, listing what is available. */
   unknownConnectorMessage(name: string): string {
     const available = this.entries
-      .filter((e) => e.descriptor.type === 'sink' || e.descriptor.type === 'source')
+      .filter((e) => (['sink', 'source'] as PluginType[]).includes(e.descriptor.type))
       .map((e) => `PluginDesc{klass=class ${e.descriptor.className}, name='${e.descriptor.className}', version='${e.descriptor.version}', encodedVersion=${e.descriptor.version}, type=${e.descriptor.type}, typeName='${e.descriptor.type}', location='${e.location}'}`);
     return `Failed to find any class that implements Connector and which name matches ${name}, available connectors are: ${available.join(', ')}`;
   }

@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+/**
+ * Process entry: `kappa-connect <worker.properties>`. Properties from the file, overridden by
+ * CONNECT_* environment variables, compile into the worker config; an invalid config exits with
+ * one message naming the key. SIGTERM/SIGINT stop the worker in order (tasks flush and commit).
+ */
+import * as fs from 'node:fs';
+import { ConfigException } from './api';
+import { parseProperties, propertiesFromEnv } from './config/properties';
+import { compileWorkerConfig, type WorkerConfig } from './config/worker-config';
+import { Worker } from './worker';
+
+function loadConfig(argv: string[]): WorkerConfig {
+  const file = argv[2];
+  let fromFile: Record<string, string> = {};
+  if (file) {
+    if (!fs.existsSync(file)) throw new ConfigException(`Worker properties file ${file} does not exist`);
+    fromFile = parseProperties(fs.readFileSync(file, 'utf8'));
+  }
+  return compileWorkerConfig({ ...fromFile, ...propertiesFromEnv(process.env) });
+}
+
+async function main(): Promise<void> {
+  let config: WorkerConfig;
+  try {
+    config = loadConfig(process.argv);
+  } catch (e) {
+    process.stderr.write(`Invalid worker configuration: ${(e as Error).message}\n`);
+    process.exit(2);
+  }
+  const worker = new Worker(config);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`Received ${signal}, stopping the worker\n`);
+    const timer = setTimeout(() => process.exit(1), 60000);
+    timer.unref();
+    void worker.close().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  try {
+    await worker.start();
+  } catch (e) {
+    process.stderr.write(`Worker failed to start: ${(e as Error).stack ?? e}\n`);
+    await worker.close().catch(() => undefined);
+    process.exit(1);
+  }
+}
+
+void main();

@@ -1,0 +1,152 @@
+/**
+ * The Kafka Connect REST API on fastify. `buildServer` is pure: it wires routes to the herder and
+ * returns the app, so tests can inject requests or listen on a port. Every error leaves as
+ * `{"error_code": <status>, "message": "..."}`, including unknown routes (404), wrong methods
+ * (405), bad bodies and unsupported media types; trailing slashes are accepted everywhere.
+ */
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Herder } from '../herder/herder';
+import { HerderError } from '../herder/errors';
+import type { WorkerConfig } from '../config/worker-config';
+import type { LogRegistry } from '../logging/logger';
+import type { PluginRegistry } from '../plugins/registry';
+import { connectorRoutes } from './connectors';
+import { pluginRoutes } from './plugins';
+import { loggerRoutes } from './loggers';
+import { rootRoutes } from './root';
+
+export interface ServerDeps {
+  herder: Herder;
+  registry: PluginRegistry;
+  logs: LogRegistry;
+  config: WorkerConfig;
+  /** resolves to the Kafka cluster id (for GET /) */
+  clusterId: () => Promise<string>;
+  /** resolves once the herder has read the cluster state back; requests wait for it */
+  ready: Promise<void>;
+  /** writes a cluster-scoped logger level to the config topic */
+  publishClusterLogLevel?: (namespace: string, level: string) => Promise<void>;
+}
+
+export type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<string, unknown> }>;
+
+export interface RouteTable {
+  /** registers a route and remembers its pattern, so wrong methods answer 405 instead of 404 */
+  add(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, handler: (req: Req, reply: FastifyReply) => Promise<unknown> | unknown): void;
+}
+
+export class RestError extends Error {
+  constructor(readonly status: number, message: string) { super(message); }
+}
+
+const reasonPhrases: Record<number, string> = {
+  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
+  406: 'Not Acceptable', 409: 'Conflict', 413: 'Request Entity Too Large', 415: 'Unsupported Media Type', 500: 'Internal Server Error', 503: 'Service Unavailable',
+};
+
+export function buildServer(deps: ServerDeps): FastifyInstance {
+  const app = Fastify({
+    logger: false,
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
+    bodyLimit: 16 * 1024 * 1024,
+  });
+  const restLog = deps.logs.logger('io.kappa.connect.rest');
+  const patterns: { method: string; regex: RegExp }[] = [];
+
+  // JSON bodies; an empty body is allowed (Lenses sends Content-Type: application/json on bodyless PUTs).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(['application/json', 'text/json'], { parseAs: 'string' }, (_req, body, done) => {
+    const text = (body as string).trim();
+    if (text === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (e) {
+      done(new RestError(400, `Cannot parse the request body as JSON: ${(e as Error).message}`), undefined);
+    }
+  });
+
+  // Optional CORS, as Connect's Jetty CrossOriginFilter does it.
+  if (deps.config.corsOrigin) {
+    const origins = deps.config.corsOrigin.split(',').map((s) => s.trim());
+    const methods = deps.config.corsMethods || 'GET,POST,HEAD';
+    app.addHook('onRequest', async (req, reply) => {
+      const origin = req.headers.origin;
+      if (!origin || !(origins.includes('*') || origins.includes(origin))) return;
+      reply.header('Access-Control-Allow-Origin', origins.includes('*') ? '*' : origin);
+      reply.header('Vary', 'Origin');
+      if (req.method === 'OPTIONS' && req.headers['access-control-request-method']) {
+        reply.header('Access-Control-Allow-Methods', methods);
+        reply.header('Access-Control-Allow-Headers', 'X-Requested-With,Content-Type,Accept,Origin');
+        reply.header('Access-Control-Max-Age', '1800');
+        await reply.code(200).send();
+      }
+    });
+  }
+
+  const table: RouteTable = {
+    add(method, url, handler) {
+      const regex = new RegExp('^' + url.replace(/:[^/]+/g, '[^/]+') + '/?$');
+      patterns.push({ method, regex });
+      app.route({ method, url, handler: async (req, reply) => handler(req as Req, reply) });
+    },
+  };
+
+  rootRoutes(table, deps);
+  connectorRoutes(table, deps);
+  pluginRoutes(table, deps);
+  loggerRoutes(table, deps);
+
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0]!.replace(/\/+/g, '/');
+    const known = patterns.filter((p) => p.regex.test(path));
+    if (known.length > 0 && !known.some((p) => p.method === req.method)) {
+      return reply.code(405).send({ error_code: 405, message: 'HTTP 405 Method Not Allowed' });
+    }
+    return reply.code(404).send({ error_code: 404, message: 'HTTP 404 Not Found' });
+  });
+
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, req, reply) => {
+    let status = 500;
+    let message = error.message;
+    if (error instanceof HerderError || error instanceof RestError) status = error.status;
+    else if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') { status = 415; message = 'HTTP 415 Unsupported Media Type'; }
+    else if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') { status = 413; message = 'HTTP 413 Request Entity Too Large'; }
+    else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+      status = error.statusCode;
+      message = `HTTP ${status} ${reasonPhrases[status] ?? ''}`.trim() + (error.message ? `: ${error.message}` : '');
+    }
+    if (status >= 500) restLog.error(`Uncaught exception in REST call to ${req.method} ${req.url}`, { error });
+    return reply.code(status).send({ error_code: status, message });
+  });
+
+  return app;
+}
+
+/** Parses Connect's boolean query parameters (`Boolean.valueOf`: only "true", any case, is true). */
+export function queryBool(value: unknown): boolean {
+  const v = Array.isArray(value) ? value[value.length - 1] : value;
+  return typeof v === 'string' && v.toLowerCase() === 'true';
+}
+
+/** Repeated query parameters come as arrays; single ones as strings. */
+export function queryList(value: unknown): string[] {
+  if (value === undefined) return [];
+  return (Array.isArray(value) ? value : [value]).map(String);
+}
+
+/** Connect's config maps are Map<String,String>: numbers and booleans are coerced to strings. */
+export function coerceConfig(body: unknown, allowNull: boolean): Record<string, string | null> {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new RestError(400, 'The request body must be a JSON object of configuration keys to string values');
+  }
+  const out: Record<string, string | null> = {};
+  for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
+    if (v === null) {
+      if (!allowNull) throw new RestError(400, 'Null value can not be supplied as the configuration value.');
+      out[k] = null;
+    } else if (typeof v === 'string') out[k] = v;
+    else if (typeof v === 'number' || typeof v === 'boolean') out[k] = String(v);
+    else throw new RestError(400, `Cannot deserialize value of configuration '${k}': expected a string, number or boolean`);
+  }
+  return out;
+}

@@ -1,0 +1,158 @@
+/**
+ * Connect's error handling for the record path (RetryWithToleranceOperator, LogReporter and
+ * DeadLetterQueueReporter in one place): retries with exponential backoff for retriable failures,
+ * tolerance by stage, error logs, and the dead letter queue with the `__connect.errors.*` headers.
+ */
+import { ConnectException, type Logger, type RawRecord } from '../api';
+import type { KafkaClient, OutgoingMessage } from '../kafka/port';
+
+export type Stage = 'KEY_CONVERTER' | 'VALUE_CONVERTER' | 'HEADER_CONVERTER' | 'TRANSFORMATION' | 'TASK_PUT' | 'KAFKA_CONSUME' | 'KAFKA_PRODUCE';
+
+/** Stages in which `errors.tolerance=all` skips any failure; elsewhere only retriable ones. */
+const tolerableStages = new Set<Stage>(['KEY_CONVERTER', 'VALUE_CONVERTER', 'HEADER_CONVERTER', 'TRANSFORMATION']);
+
+export interface ErrorHandlingConfig {
+  retryTimeoutMs: number;
+  retryDelayMaxMs: number;
+  tolerance: 'none' | 'all';
+  logEnable: boolean;
+  logIncludeMessages: boolean;
+  dlqTopic: string;
+  dlqReplicationFactor: number;
+  dlqContextHeaders: boolean;
+}
+
+export interface ErrorContext {
+  stage: Stage;
+  /** the class executing when it failed (converter, transformation, task) */
+  className: string;
+  record: RawRecord;
+  error: Error;
+}
+
+/** The failure that ends a task when tolerance is exceeded; `cause` is the original error. */
+export class ToleranceExceededError extends ConnectException {
+  constructor(override readonly cause: Error) {
+    super('Tolerance exceeded in error handler');
+  }
+}
+
+export function isRetriable(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as { retriable?: unknown }).retriable === true;
+}
+
+/** A Java-like trace: `Class: message`, the stack, then each `Caused by:`. */
+export function traceOf(error: Error): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  let first = true;
+  while (current instanceof Error) {
+    const stack = (current.stack ?? `${current.name}: ${current.message}`).replace(/^[^\n]*/, `${current.name}: ${current.message}`);
+    parts.push(first ? stack : `Caused by: ${stack}`);
+    first = false;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return parts.join('\n');
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class ErrorHandler {
+  /** DLQ records of the current batch; sent before the batch's offsets are committed. */
+  private pendingDlq: OutgoingMessage[] = [];
+  private dlqReady?: Promise<void>;
+  errorsTotal = 0;
+  recordsSkipped = 0;
+
+  constructor(
+    private readonly config: ErrorHandlingConfig,
+    private readonly identity: { connector: string; taskId: number },
+    private readonly kafka: KafkaClient,
+    private readonly logger: Logger,
+  ) {}
+
+  get tolerance(): 'none' | 'all' { return this.config.tolerance; }
+
+  /**
+   * Runs `fn` for one record in one stage. Returns its result, or `undefined` when the failure was
+   * tolerated (the record is skipped and reported). Throws ToleranceExceededError otherwise.
+   * Retriable failures are retried (asynchronously) for up to errors.retry.timeout.
+   */
+  execute<T>(stage: Stage, className: string, record: RawRecord, fn: () => T): T | undefined | Promise<T | undefined> {
+    try {
+      return fn();
+    } catch (e) {
+      const error = e instanceof Error ? e : new Error(String(e));
+      if (isRetriable(error) && this.config.retryTimeoutMs !== 0) return this.retry(stage, className, record, fn, error);
+      return this.handle({ stage, className, record, error });
+    }
+  }
+
+  private async retry<T>(stage: Stage, className: string, record: RawRecord, fn: () => T, first: Error): Promise<T | undefined> {
+    const deadline = this.config.retryTimeoutMs < 0 ? Infinity : Date.now() + this.config.retryTimeoutMs;
+    let delay = 300;
+    let last = first;
+    while (Date.now() < deadline) {
+      const wait = Math.min(delay, this.config.retryDelayMaxMs, deadline - Date.now());
+      await sleep(Math.max(0, wait + Math.floor(Math.random() * Math.min(wait, 100))));
+      delay *= 2;
+      try {
+        return fn();
+      } catch (e) {
+        last = e instanceof Error ? e : new Error(String(e));
+        if (!isRetriable(last)) break;
+      }
+    }
+    return this.handle({ stage, className, record, error: last });
+  }
+
+  /** Reports a failure; returns undefined when tolerated, throws when not. */
+  handle(ctx: ErrorContext): undefined {
+    this.errorsTotal++;
+    const tolerated = this.config.tolerance === 'all' && (tolerableStages.has(ctx.stage) || isRetriable(ctx.error));
+    if (this.config.logEnable) this.log(ctx);
+    if (!tolerated) throw new ToleranceExceededError(ctx.error);
+    this.recordsSkipped++;
+    if (this.config.dlqTopic !== '') this.pendingDlq.push(this.dlqRecord(ctx));
+    return undefined;
+  }
+
+  private log(ctx: ErrorContext): void {
+    const where = `Error encountered in task ${this.identity.connector}-${this.identity.taskId}. Executing stage '${ctx.stage}' with class '${ctx.className}'`;
+    const r = ctx.record;
+    const detail = this.config.logIncludeMessages
+      ? `, where consumed record is {topic='${r.topic}', partition=${r.partition}, offset=${r.offset}, timestamp=${r.timestamp ?? -1}}`
+      : '';
+    this.logger.error(`${where}${detail}.`, { error: ctx.error });
+  }
+
+  private dlqRecord(ctx: ErrorContext): OutgoingMessage {
+    const headers: Record<string, Buffer | string> = {};
+    for (const h of ctx.record.headers) if (h.value !== null) headers[h.key] = h.value;
+    if (this.config.dlqContextHeaders) {
+      const p = '__connect.errors.';
+      headers[p + 'topic'] = ctx.record.topic;
+      headers[p + 'partition'] = String(ctx.record.partition);
+      headers[p + 'offset'] = String(ctx.record.offset);
+      headers[p + 'connector.name'] = this.identity.connector;
+      headers[p + 'task.id'] = String(this.identity.taskId);
+      headers[p + 'stage'] = ctx.stage;
+      headers[p + 'class.name'] = ctx.className;
+      headers[p + 'exception.class.name'] = ctx.error.name;
+      headers[p + 'exception.message'] = ctx.error.message;
+      headers[p + 'exception.stacktrace'] = traceOf(ctx.error);
+    }
+    return { topic: this.config.dlqTopic, key: ctx.record.key, value: ctx.record.value, headers, timestamp: ctx.record.timestamp };
+  }
+
+  /** Sends the DLQ records collected so far (creating the topic once) and waits for their acks. */
+  async flushDlq(): Promise<void> {
+    if (this.pendingDlq.length === 0) return;
+    const batch = this.pendingDlq;
+    this.pendingDlq = [];
+    this.dlqReady ??= this.kafka.ensureTopics([{ topic: this.config.dlqTopic, partitions: 1, replicationFactor: this.config.dlqReplicationFactor }])
+      .catch((e) => { this.dlqReady = undefined; throw e; });
+    await this.dlqReady;
+    await this.kafka.send(batch);
+  }
+}

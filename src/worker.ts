@@ -1,0 +1,78 @@
+/**
+ * Assembles one worker from its compiled config: Kafka client, plugin registry, herder and REST
+ * server, and takes them down in reverse order. `close()` is idempotent.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { WorkerConfig } from './config/worker-config';
+import { Herder } from './herder/herder';
+import { KafkaClient } from './kafka/port';
+import { LogRegistry } from './logging/logger';
+import { builtinPlugins } from './plugins/builtins';
+import { PluginRegistry } from './plugins/registry';
+import { buildServer } from './rest/server';
+
+export class Worker {
+  readonly logs: LogRegistry;
+  readonly kafka: KafkaClient;
+  readonly registry: PluginRegistry;
+  readonly herder: Herder;
+  private server?: FastifyInstance;
+  private closing?: Promise<void>;
+
+  constructor(readonly config: WorkerConfig, logs?: LogRegistry) {
+    this.logs = logs ?? new LogRegistry(LogRegistry.parseLevel(config.logLevel) ?? 'INFO');
+    this.kafka = new KafkaClient({
+      bootstrapServers: config.bootstrapServers,
+      clientId: `connect-${config.groupId}`,
+      logger: this.logs.logger('io.kappa.connect.kafka'),
+      consumerProps: { ...config.consumerProps },
+      producerProps: { ...config.producerProps },
+    });
+    this.registry = new PluginRegistry(builtinPlugins());
+    this.registry.loadPluginPath(config.pluginPath, this.logs.logger('io.kappa.connect.plugins'));
+    this.herder = new Herder({ config, kafka: this.kafka, registry: this.registry, logs: this.logs });
+  }
+
+  /** Starts the REST server first (so /health answers 503 while starting), then the herder. */
+  async start(): Promise<void> {
+    const log = this.logs.logger('io.kappa.connect.Worker');
+    let markReady: () => void = () => undefined;
+    let markFailed: (e: Error) => void = () => undefined;
+    const ready = new Promise<void>((resolve, reject) => { markReady = resolve; markFailed = reject; });
+    ready.catch(() => undefined);
+    this.server = buildServer({
+      herder: this.herder,
+      registry: this.registry,
+      logs: this.logs,
+      config: this.config,
+      clusterId: () => this.kafka.clusterId(),
+      ready,
+      publishClusterLogLevel: async (namespace, level) => {
+        await this.kafka.send([{ topic: this.config.configTopic, partition: 0, key: `logger-cluster-${namespace}`, value: JSON.stringify({ level }) }]);
+      },
+    });
+    const { host, port } = this.config.listener;
+    await this.server.listen({ host, port });
+    log.info(`REST server listening on http://${host}:${port}/, advertised as ${this.config.workerId}`);
+    try {
+      await this.herder.start();
+      markReady();
+    } catch (e) {
+      markFailed(e as Error);
+      throw e;
+    }
+    log.info('Worker started');
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const log = this.logs.logger('io.kappa.connect.Worker');
+      log.info('Worker stopping');
+      await this.herder.stop().catch((e) => log.error(`Herder stop failed: ${(e as Error).message}`));
+      await this.server?.close().catch(() => undefined);
+      await this.kafka.close();
+      log.info('Worker stopped');
+    })();
+    return this.closing;
+  }
+}
