@@ -16,7 +16,7 @@ import * as path from 'path';
 import { Worker } from 'worker_threads';
 import type { WorkerInit, WorkerReply, WorkerRequest, WorkerResult } from './protocol';
 import type { SessionTuning } from './session';
-import { LoadOptions, ModelInfo, ModelKey, Prediction, ServingError, deserializeError, keyString } from './types';
+import { LoadOptions, ModelInfo, ModelKey, Prediction, ServingError, deserializeError, isPlainArrayBuffer, keyString } from './types';
 
 export interface InferencePoolOptions extends SessionTuning {
   /** Worker threads (default: cores - 1, at least 1). */
@@ -44,8 +44,12 @@ interface Slot {
   readonly index: number;
   readonly worker: Worker;
   readonly pending: Map<number, Pending>;
-  /** Resolves when the worker has every registered model loaded (after a respawn). */
-  ready: Promise<void>;
+  /**
+   * Set while a replacement worker is loading the registered models; undefined when ready.
+   * Requests to a ready worker are posted synchronously, so a run issued before an unload or a
+   * close reaches the worker first.
+   */
+  ready: Promise<void> | undefined;
   exited: boolean;
   readonly exit: Promise<void>;
 }
@@ -138,7 +142,7 @@ export class InferencePool {
     shared.set(bytes);
     const results = await Promise.allSettled(
       this.slots.map(async (slot) => {
-        await slot.ready;
+        if (slot.ready) await slot.ready;
         return (await this.send(slot, { op: 'load', key, bytes: shared, options })) as ModelInfo;
       }),
     );
@@ -184,8 +188,8 @@ export class InferencePool {
       throw new ServingError('BAD_REQUEST', `got ${rows.length} values for ${nRows} rows × ${nFeatures} features`);
     }
     const slot = this.pickSlot();
-    await slot.ready;
-    const whole = rows.buffer instanceof ArrayBuffer && rows.byteOffset === 0 && rows.byteLength === rows.buffer.byteLength;
+    if (slot.ready) await slot.ready;
+    const whole = isPlainArrayBuffer(rows.buffer) && rows.byteOffset === 0 && rows.byteLength === rows.buffer.byteLength;
     let payload = rows;
     const transfer: ArrayBuffer[] = [];
     if (!whole) payload = rows.slice(); // copy only the view, then move the copy
@@ -263,7 +267,7 @@ export class InferencePool {
     worker.unref();
     let onExit!: () => void;
     const exit = new Promise<void>((r) => (onExit = r));
-    const slot: Slot = { index, worker, pending: new Map(), ready: Promise.resolve(), exited: false, exit };
+    const slot: Slot = { index, worker, pending: new Map(), ready: undefined, exited: false, exit };
     worker.on('message', (reply: WorkerReply) => {
       const p = this.settle(slot, reply.id);
       if (!p) return;
@@ -289,9 +293,11 @@ export class InferencePool {
     const slot = this.startSlot(dead.index);
     this.slots[this.slots.indexOf(dead)] = slot;
     const models = [...this.models.values()];
-    slot.ready = Promise.all(models.map((m) => this.send(slot, { op: 'load', key: m.key, bytes: m.bytes, options: m.options }))).then(
-      () => undefined,
-      () => undefined, // a model that no longer loads fails its runs with MODEL_NOT_LOADED
-    );
+    const ready = Promise.allSettled(models.map((m) => this.send(slot, { op: 'load', key: m.key, bytes: m.bytes, options: m.options })))
+      // a model that no longer loads fails its runs with MODEL_NOT_LOADED
+      .then(() => {
+        if (slot.ready === ready) slot.ready = undefined;
+      });
+    slot.ready = ready;
   }
 }

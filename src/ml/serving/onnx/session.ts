@@ -6,7 +6,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { OnnxGraphError, PreparedModel, prepareModel } from './graph';
-import { ClassLabels, LoadOptions, ModelInfo, ModelKey, Prediction, ServingError, TensorInfo, keyString } from './types';
+import { ClassLabels, LoadOptions, ModelInfo, ModelKey, Prediction, ServingError, TensorInfo, isPlainArrayBuffer, keyString } from './types';
 
 export interface SessionTuning {
   /** Threads onnxruntime may use inside one operator (default 1: the pool parallelises). */
@@ -64,7 +64,7 @@ export class LoadedModel {
       throw new ServingError('MODEL_INVALID', `model ${id}: ${msg}`);
     }
     // onnxruntime-node only accepts bytes backed by a plain ArrayBuffer (not a SharedArrayBuffer).
-    const modelBytes = prepared.bytes.buffer instanceof ArrayBuffer ? prepared.bytes : new Uint8Array(prepared.bytes);
+    const modelBytes = isPlainArrayBuffer(prepared.bytes.buffer) ? prepared.bytes : new Uint8Array(prepared.bytes);
     let session: ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(modelBytes, {
@@ -253,7 +253,7 @@ export async function inspectModel(bytes: Uint8Array): Promise<ModelDescription>
   }
   let session: ort.InferenceSession;
   try {
-    const modelBytes = prepared.bytes.buffer instanceof ArrayBuffer ? prepared.bytes : new Uint8Array(prepared.bytes);
+    const modelBytes = isPlainArrayBuffer(prepared.bytes.buffer) ? prepared.bytes : new Uint8Array(prepared.bytes);
     session = await ort.InferenceSession.create(modelBytes, { intraOpNumThreads: 1, interOpNumThreads: 1, logSeverityLevel: 3 });
   } catch (e) {
     throw new ServingError('MODEL_INVALID', `onnxruntime refused the model: ${(e as Error).message}`);

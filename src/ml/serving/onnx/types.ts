@@ -106,3 +106,8 @@ export function deserializeError(e: SerializedError): Error {
   err.name = e.name;
   return err;
 }
+
+/** True for a plain (non-shared) ArrayBuffer from any realm (jest runs tests in a vm context). */
+export function isPlainArrayBuffer(b: unknown): b is ArrayBuffer {
+  return Object.prototype.toString.call(b) === '[object ArrayBuffer]';
+}

@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'worker_threads';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './protocol';
 import { LoadedModel } from './session';
-import { Prediction, ServingError, keyString, serializeError } from './types';
+import { Prediction, ServingError, isPlainArrayBuffer, keyString, serializeError } from './types';
 
 interface Slot {
   readonly model: LoadedModel;
@@ -27,7 +27,7 @@ function transferables(p: Prediction): ArrayBuffer[] {
   const out: ArrayBuffer[] = [];
   for (const a of [p.probabilities, p.values]) {
     // onnxruntime hands out fresh, JS-owned buffers; transfer them whole when the view spans them.
-    if (a && a.buffer instanceof ArrayBuffer && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && !out.includes(a.buffer)) {
+    if (a && isPlainArrayBuffer(a.buffer) && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && !out.includes(a.buffer)) {
       out.push(a.buffer);
     }
   }
