@@ -1,0 +1,13 @@
+export * from './types';
+export { resolveConfig, LinearOnlineLearner } from './learner';
+export { createLearner, fromState, sklearnPassiveAggressiveConfig } from './factory';
+export { evaluateLinearModel, validateLinearModel } from './linear-model';
+export { Mulberry32, shuffleInPlace, permutation } from './prng';
+export { OnlineStandardizer } from './standardizer';
+export { ClassificationMetrics, RegressionMetrics, recoveryEvents } from './metrics';
+export type { ClassificationReport, RegressionReport } from './metrics';
+export { SEAStream, HyperplaneStream, RandomRBFStream, SEA_THRESHOLDS, take } from './streams';
+export type { DriftingStream, StreamSample } from './streams';
+export { normalCdf, normalQuantile } from './normal';
+export { prequentialClassification } from './prequential';
+export { encodeF64, decodeF64 } from './encoding';
