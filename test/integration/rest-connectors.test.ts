@@ -362,7 +362,8 @@ describe('built-in sinks, created by alias', () => {
 
   it('KafkaTopicSink (alias) copies records to target.topic with ${topic} replaced, keeping keys', async () => {
     const name = uniqueName('copy');
-    const target = await createTopic(`${topic}-copy`, 1);
+    // target.partition defaults to 'same': the target has as many partitions as the source
+    const target = await createTopic(`${topic}-copy`, 2);
     await createConnector(worker.api, name, { 'connector.class': 'KafkaTopicSink', topics: topic, 'target.topic': '${topic}-copy' });
     await waitForState(worker.api, name, 'RUNNING', { taskState: 'RUNNING', taskCount: 1 });
     const copies = await readAll(target, { expected: 4, timeoutMs: 30_000 });

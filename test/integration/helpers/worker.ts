@@ -9,7 +9,8 @@ import { BOOTSTRAP_SERVERS } from './kafka';
 import { randomSuffix, sleep } from './wait';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
-export const MAIN_JS = path.join(REPO_ROOT, 'dist', 'main.js');
+/** the worker entry point; KAPPA_WORKER_MAIN overrides it (e.g. a build in another directory) */
+export const MAIN_JS = process.env.KAPPA_WORKER_MAIN ? path.resolve(process.env.KAPPA_WORKER_MAIN) : path.join(REPO_ROOT, 'dist', 'main.js');
 export const FIXTURE_PLUGIN_PATH = path.join(REPO_ROOT, 'test', 'fixtures', 'plugins');
 
 export interface StartWorkerOptions {
@@ -257,7 +258,7 @@ export async function runWorkerToExit(
   let stderr = '';
   c.stdout?.on('data', (b: Buffer) => (stdout += b.toString('utf8')));
   c.stderr?.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
-  const exited = await waitExit(c, opts.timeoutMs ?? 20_000);
+  const exited = await waitExit(c, opts.timeoutMs ?? 15_000);
   if (!exited) {
     c.kill('SIGKILL');
     await waitExit(c, 5000);
