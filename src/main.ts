@@ -21,14 +21,13 @@ function loadConfig(argv: string[]): WorkerConfig {
 }
 
 async function main(): Promise<void> {
-  let config: WorkerConfig;
+  let worker: Worker;
   try {
-    config = loadConfig(process.argv);
+    worker = new Worker(loadConfig(process.argv));
   } catch (e) {
     process.stderr.write(`Invalid worker configuration: ${(e as Error).message}\n`);
     process.exit(2);
   }
-  const worker = new Worker(config);
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;

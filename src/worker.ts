@@ -3,6 +3,7 @@
  * server, and takes them down in reverse order. `close()` is idempotent.
  */
 import type { FastifyInstance } from 'fastify';
+import { ConfigException } from './api';
 import type { WorkerConfig } from './config/worker-config';
 import { Herder } from './herder/herder';
 import { KafkaClient } from './kafka/port';
@@ -30,6 +31,14 @@ export class Worker {
     });
     this.registry = new PluginRegistry(builtinPlugins());
     this.registry.loadPluginPath(config.pluginPath, this.logs.logger('io.kappa.connect.plugins'));
+    // The worker's default converters must exist, or no connector could ever run: fail at start.
+    for (const [key, cls, types] of [
+      ['key.converter', config.keyConverter, ['converter']],
+      ['value.converter', config.valueConverter, ['converter']],
+      ['header.converter', config.headerConverter, ['header_converter', 'converter']],
+    ] as const) {
+      if (!this.registry.find(cls, types)) throw new ConfigException(`Invalid value ${cls} for configuration ${key}: Class ${cls} could not be found.`);
+    }
     this.herder = new Herder({ config, kafka: this.kafka, registry: this.registry, logs: this.logs });
   }
 

@@ -95,7 +95,10 @@ function stringify(key: ConfigKey, raw: string | undefined): string | null {
  * Validates a connector config against the framework keys, the connector's own keys and every
  * transformation/predicate alias. Throws only when `connector.class` is unknown (Connect's 500).
  */
-export function validateConnectorConfig(config: ConfigMap, registry: PluginRegistry): ValidationReport {
+export function validateConnectorConfig(given: Readonly<Record<string, string | null>>, registry: PluginRegistry): ValidationReport {
+  // A null value is an error of its own key; the rest is validated as if the key were absent.
+  const nullKeys = Object.keys(given).filter((k) => given[k] === null);
+  const config: ConfigMap = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== null)) as ConfigMap;
   const connectorClass = config['connector.class'] ?? '';
   const connector = registry.findConnector(connectorClass);
   if (!connector) throw new UnknownConnectorError(registry.unknownConnectorMessage(connectorClass));
@@ -182,6 +185,13 @@ export function validateConnectorConfig(config: ConfigMap, registry: PluginRegis
     } catch (e) {
       report('connector.class')?.errors.push((e as Error).message);
     }
+  }
+
+  for (const key of nullKeys) {
+    const message = 'Null value can not be supplied as the configuration value.';
+    const r = report(key);
+    if (r) r.errors.push(message);
+    else reports.push({ key: null, name: key, value: null, errors: [message] });
   }
 
   const errorCount = reports.reduce((n, r) => n + r.errors.length, 0);

@@ -22,7 +22,9 @@ export function isRequired(key: ConfigKey): boolean {
 export function parseValue(key: ConfigKey, raw: string | null | undefined): ParsedValue {
   if (raw === undefined || raw === null) {
     if (isRequired(key)) throw new ConfigException(`Missing required configuration "${key.name}" which has no default value.`);
-    return key.default === undefined ? null : (key.default as ParsedValue);
+    if (key.default === undefined || key.default === null) return null;
+    // String defaults go through the same parsing as given values (a LIST default of '' is []).
+    return typeof key.default === 'string' && key.type !== 'STRING' ? parseValue(key, key.default) : (key.default as ParsedValue);
   }
   const trimmed = key.type === 'PASSWORD' || key.type === 'STRING' ? raw : raw.trim();
   const bad = (expected: string) =>

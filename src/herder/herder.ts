@@ -173,7 +173,7 @@ export class Herder {
     return this.statusStore.topicsOf(name);
   }
 
-  validate(config: Record<string, string>): ValidationReport {
+  validate(config: Readonly<Record<string, string | null>>): ValidationReport {
     try {
       return validateConnectorConfig(config, this.deps.registry);
     } catch (e) {
@@ -184,7 +184,7 @@ export class Herder {
 
   // ---------------------------------------------------------------- mutations
 
-  private checkConfig(name: string, config: Record<string, string>): void {
+  private checkConfig(name: string, config: Readonly<Record<string, string | null>>): void {
     if (config['connector.class'] === undefined) {
       throw new BadRequestError(`Connector config ${javaMap(config)} contains no connector type`);
     }
@@ -197,11 +197,12 @@ export class Herder {
    * Creates or replaces a connector. `allowReplace=false` is POST (409 when it exists).
    * Returns whether it was created, and the ConnectorInfo to answer with.
    */
-  putConnectorConfig(name: string, config: Record<string, string>, allowReplace: boolean, initialState?: InitialState): Promise<{ created: boolean; info: ConnectorInfo }> {
+  putConnectorConfig(name: string, given: Readonly<Record<string, string | null>>, allowReplace: boolean, initialState?: InitialState): Promise<{ created: boolean; info: ConnectorInfo }> {
     return this.queue.run(async () => {
+      this.checkConfig(name, given);
+      const config = given as Record<string, string>; // no nulls once validated
       const existing = this.configStore.get(name);
       if (existing && !allowReplace) throw new ConflictError(`Connector ${name} already exists`);
-      this.checkConfig(name, config);
       if (!existing) {
         const target: TargetState = initialState === 'PAUSED' ? 'PAUSED' : initialState === 'STOPPED' ? 'STOPPED' : 'STARTED';
         await this.configStore.putConnectorConfig(name, config, target);
@@ -567,7 +568,7 @@ function sameConfigs(a: readonly Readonly<Record<string, string>>[], b: readonly
 }
 
 /** Java's Map.toString, which Connect uses in the "contains no connector type" message. */
-function javaMap(config: Record<string, string>): string {
+function javaMap(config: Readonly<Record<string, string | null>>): string {
   return `{${Object.entries(config).map(([k, v]) => `${k}=${v}`).join(', ')}}`;
 }
 

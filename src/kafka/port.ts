@@ -4,7 +4,7 @@
  * @confluentinc/kafka-javascript) and tests can see exactly which Kafka calls the runtime makes.
  */
 import {
-  Kafka, logLevel, CompressionTypes,
+  Kafka, logLevel, CompressionTypes, Partitioners,
   type Admin, type Consumer, type Producer, type EachBatchPayload, type KafkaConfig, type ITopicConfig,
 } from 'kafkajs';
 import type { Logger } from '../api';
@@ -83,6 +83,25 @@ export interface TopicReader {
 
 const javaToKafkajsLogLevel = logLevel.WARN;
 
+/**
+ * Retries an admin call on retriable broker errors (a fresh topic whose leader is not elected
+ * yet answers NOT_LEADER for a moment), for up to `timeoutMs`.
+ */
+async function withRetry<T>(fn: () => Promise<T>, timeoutMs = 15000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 100;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      const retriable = (e as { retriable?: boolean }).retriable === true || /leader|not available|coordinator/i.test((e as Error).message);
+      if (!retriable || Date.now() + delay > deadline) throw e;
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 1000);
+    }
+  }
+}
+
 function toMessage(m: { offset: string; timestamp: string; key: Buffer | null; value: Buffer | null; headers?: Record<string, unknown> }, topic: string, partition: number): ConsumedMessage {
   const headers: { key: string; value: Buffer | null }[] = [];
   if (m.headers) {
@@ -157,7 +176,8 @@ export class KafkaClient {
   private async getProducer(): Promise<Producer> {
     if (this.producer) return this.producer;
     this.producerConnecting ??= (async () => {
-      const producer = this.kafka.producer({ allowAutoTopicCreation: true, idempotent: false, maxInFlightRequests: 5 });
+      // The default partitioner is murmur2 on the key bytes, the same as Java clients: keys land where Connect would put them.
+      const producer = this.kafka.producer({ allowAutoTopicCreation: true, idempotent: false, maxInFlightRequests: 5, createPartitioner: Partitioners.DefaultPartitioner });
       await producer.connect();
       this.producer = producer;
       return producer;
@@ -172,7 +192,7 @@ export class KafkaClient {
 
   async clusterId(): Promise<string> {
     const admin = await this.getAdmin();
-    return (await admin.describeCluster()).clusterId;
+    return (await withRetry(() => admin.describeCluster())).clusterId;
   }
 
   /** Creates the topics that do not exist yet; existing ones are left as they are. */
@@ -210,7 +230,7 @@ export class KafkaClient {
   /** Committed offsets of a group, only partitions with a committed offset (offset ≥ 0). */
   async groupOffsets(groupId: string): Promise<TopicPartitionOffset[]> {
     const admin = await this.getAdmin();
-    const res = await admin.fetchOffsets({ groupId });
+    const res = await withRetry(() => admin.fetchOffsets({ groupId }));
     const out: TopicPartitionOffset[] = [];
     for (const t of res) for (const p of t.partitions) {
       const o = Number(p.offset);
@@ -226,14 +246,14 @@ export class KafkaClient {
     for (const o of offsets) {
       let offset = o.offset;
       if (offset === null) {
-        const low = (await admin.fetchTopicOffsets(o.topic)).find((x) => x.partition === o.partition);
+        const low = (await withRetry(() => admin.fetchTopicOffsets(o.topic))).find((x) => x.partition === o.partition);
         offset = Number(low?.low ?? 0);
       }
       const list = byTopic.get(o.topic) ?? [];
       list.push({ partition: o.partition, offset: String(offset) });
       byTopic.set(o.topic, list);
     }
-    for (const [topic, partitions] of byTopic) await admin.setOffsets({ groupId, topic, partitions });
+    for (const [topic, partitions] of byTopic) await withRetry(() => admin.setOffsets({ groupId, topic, partitions }));
   }
 
   /** Deletes a consumer group; a group that does not exist is not an error. */
@@ -251,12 +271,13 @@ export class KafkaClient {
   /** Number of live members of a group (0 when empty or unknown). */
   async groupMemberCount(groupId: string): Promise<number> {
     const admin = await this.getAdmin();
-    const res = await admin.describeGroups([groupId]);
+    const res = await withRetry(() => admin.describeGroups([groupId]));
     return res.groups[0]?.members.length ?? 0;
   }
 
   async endOffsets(topic: string): Promise<Map<number, number>> {
-    const res = await (await this.getAdmin()).fetchTopicOffsets(topic);
+    const admin = await this.getAdmin();
+    const res = await withRetry(() => admin.fetchTopicOffsets(topic));
     return new Map(res.map((p) => [p.partition, Number(p.high)]));
   }
 

@@ -41,7 +41,7 @@ export function connectorRoutes(routes: RouteTable, deps: ServerDeps): void {
     const name = typeof body.name === 'string' ? body.name.trim() : body.name == null ? '' : String(body.name).trim();
     if (name.includes('/')) throw new RestError(400, "connector name should not contain '/'");
     if (body.config === undefined || body.config === null) throw new RestError(400, 'Connector config is missing: the request body needs a "config" object');
-    const config = coerceConfig(body.config, false) as Record<string, string>;
+    const config = coerceConfig(body.config);
     if (config['name'] !== undefined && config['name'] !== name) {
       throw new RestError(400, `Connector name configuration (${config['name']}) doesn't match connector name in the URL (${name})`);
     }
@@ -77,7 +77,7 @@ export function connectorRoutes(routes: RouteTable, deps: ServerDeps): void {
   routes.add('PUT', '/connectors/:name/config', async (req: Req, reply) => {
     await ready();
     const name = req.params['name']!;
-    const config = coerceConfig(req.body, false) as Record<string, string>;
+    const config = coerceConfig(req.body);
     if (config['name'] !== undefined && config['name'] !== name) {
       throw new RestError(400, `Connector name configuration (${config['name']}) doesn't match connector name in the URL (${name})`);
     }
@@ -89,7 +89,7 @@ export function connectorRoutes(routes: RouteTable, deps: ServerDeps): void {
 
   routes.add('PATCH', '/connectors/:name/config', async (req: Req) => {
     await ready();
-    return herder.patchConnectorConfig(req.params['name']!, coerceConfig(req.body, true));
+    return herder.patchConnectorConfig(req.params['name']!, coerceConfig(req.body));
   });
 
   routes.add('GET', '/connectors/:name/status', async (req: Req) => {

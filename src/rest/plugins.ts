@@ -1,6 +1,5 @@
 /** The `/connector-plugins` resource: listing, config definitions and validation. */
 import { renderConfigInfos, renderKey, sinkConfigDef } from '../config/connector-config';
-import { prunedName } from '../plugins/registry';
 import { RestError, coerceConfig, queryBool, type Req, type RouteTable, type ServerDeps } from './server';
 
 
@@ -29,16 +28,15 @@ export function pluginRoutes(routes: RouteTable, deps: ServerDeps): void {
   routes.add('PUT', '/connector-plugins/:plugin/config/validate', async (req: Req) => {
     await deps.ready;
     const plugin = req.params['plugin']!;
-    const config = coerceConfig(req.body, false) as Record<string, string>;
+    const config = coerceConfig(req.body);
     const cls = config['connector.class'];
-    if (cls === undefined) {
+    if (cls === undefined || cls === null) {
       throw new RestError(400, `Connector config {${Object.entries(config).map(([k, v]) => `${k}=${v}`).join(', ')}} contains no connector type`);
     }
     const normalize = (s: string) => (s.endsWith('Connector') && s !== 'Connector' ? s.slice(0, -'Connector'.length) : s);
     if (!normalize(cls).endsWith(normalize(plugin))) {
       throw new RestError(400, `Included connector type ${cls} does not match request type ${plugin}`);
     }
-    void prunedName;
     return renderConfigInfos(herder.validate(config));
   });
 }

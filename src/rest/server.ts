@@ -135,16 +135,15 @@ export function queryList(value: unknown): string[] {
 }
 
 /** Connect's config maps are Map<String,String>: numbers and booleans are coerced to strings. */
-export function coerceConfig(body: unknown, allowNull: boolean): Record<string, string | null> {
+export function coerceConfig(body: unknown): Record<string, string | null> {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new RestError(400, 'The request body must be a JSON object of configuration keys to string values');
   }
   const out: Record<string, string | null> = {};
   for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
-    if (v === null) {
-      if (!allowNull) throw new RestError(400, 'Null value can not be supplied as the configuration value.');
-      out[k] = null;
-    } else if (typeof v === 'string') out[k] = v;
+    // null is kept: PATCH deletes such keys, create/PUT report them as validation errors
+    if (v === null) out[k] = null;
+    else if (typeof v === 'string') out[k] = v;
     else if (typeof v === 'number' || typeof v === 'boolean') out[k] = String(v);
     else throw new RestError(400, `Cannot deserialize value of configuration '${k}': expected a string, number or boolean`);
   }
