@@ -62,8 +62,57 @@ export interface SinkTask {
   stop(): void | Promise<void>;
 }
 
+/** A record read back from a topic by a plugin (control topics, state topics). */
+export interface PluginTopicRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers: readonly { key: string; value: Buffer | null }[];
+  readonly timestamp: number | null;
+}
+
+/** Follows whole topics from the beginning (like a global table); see PluginKafka.followTopics. */
+export interface TopicFollower {
+  /** resolves once every record up to the end offsets seen at call time was delivered */
+  readToEnd(): Promise<void>;
+  /** stops following; idempotent */
+  stop(): Promise<void>;
+}
+
+/** What the runtime lets plugins do with Kafka, without importing a client library. */
+export interface PluginKafka {
+  /** sends records, resolving when all are acknowledged (acks=all) */
+  send(records: readonly ProducedRecord[]): Promise<void>;
+  /** creates topics that do not exist yet (compacted when `compact`) */
+  ensureTopic(topic: string, options?: { partitions?: number; replicationFactor?: number; compact?: boolean }): Promise<void>;
+  /** reads topics from their beginning and keeps following them, calling `onRecord` in offset order per partition */
+  followTopics(topics: readonly string[], onRecord: (r: PluginTopicRecord) => void): TopicFollower;
+}
+
+/** Given to transformations that need more than their config (model scoring, online learning). */
+export interface TransformationContext {
+  readonly connectorName: string;
+  readonly taskId: number;
+  readonly workerId: string;
+  readonly logger: Logger;
+  readonly kafka: PluginKafka;
+  /** worker-level settings a plugin may need, e.g. `kappa.` keys, bootstrap servers */
+  readonly workerConfig: Readonly<Record<string, string>>;
+  /** report a problem visible in the task's status without failing it (e.g. a refused model) */
+  reportWarning(message: string): void;
+}
+
 export interface Transformation {
   configure(config: ConfigMap): void;
+  /** Called once after configure, before any record, for transformations that need I/O (await it). */
+  open?(context: TransformationContext): Promise<void>;
+  /**
+   * Called before the task commits offsets: `offsets` are the next offsets per partition about to be
+   * committed. Stateful transformations persist their state here, so state and offsets move together.
+   */
+  preCommit?(offsets: readonly { topic: string; partition: number; offset: number }[]): Promise<void>;
   /** Returns the transformed record, or null to drop it. Must not mutate its input. */
   apply(record: SinkRecord): SinkRecord | null;
   /**

@@ -483,6 +483,19 @@ export class Herder {
           this.putTaskStatus(name, id, taskState, trace ?? null);
         },
         onTopicSeen: (topic) => { if (this.deps.config.topicTracking) this.statusStore.addTopic(name, topic, id); },
+        transformationContext: {
+          connectorName: name,
+          taskId: id,
+          workerId: this.workerId,
+          logger: this.deps.logs.logger('io.kappa.connect.runtime.Transformation', `${name}|task-${id}`),
+          kafka: this.deps.kafka.pluginKafka(`connect-${name}-${id}`),
+          workerConfig: this.deps.config.raw,
+          reportWarning: (message) => {
+            // Shown in the task status as `trace` while the task keeps RUNNING (e.g. a refused model version).
+            logger.warn(message);
+            if (running.tasks.get(id) === runner && runner.state !== 'FAILED') this.putTaskStatus(name, id, runner.state, message);
+          },
+        },
       });
       running.tasks.set(id, runner);
       void runner.start();

@@ -432,6 +432,21 @@ export class KafkaClient {
     };
   }
 
+  /** The narrow Kafka access given to plugins (src/api PluginKafka), backed by this client. */
+  pluginKafka(groupPrefix: string): import('../api').PluginKafka {
+    let followers = 0;
+    return {
+      send: (records) => this.send(records.map((r) => ({ ...r, headers: r.headers ? { ...r.headers } : undefined }))),
+      ensureTopic: (topic, o = {}) => this.ensureTopics([{
+        topic,
+        partitions: o.partitions ?? 1,
+        replicationFactor: o.replicationFactor ?? -1,
+        config: o.compact ? { 'cleanup.policy': 'compact' } : undefined,
+      }]),
+      followTopics: (topics, onRecord) => this.topicReader([...topics], onRecord, `${groupPrefix}-follower-${process.pid}-${Date.now()}-${followers++}`),
+    };
+  }
+
   /** Closes the shared admin and producer; idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;

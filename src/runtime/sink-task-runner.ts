@@ -5,7 +5,7 @@
  * stop flushes, commits and leaves. Any failure that is not tolerated fails the task with a trace;
  * the offsets of the failing record and after it stay uncommitted, so a restart resumes from it.
  */
-import type { ConfigMap, Converter, Logger, RawRecord, SinkRecord, SinkTask, SinkConnectorDescriptor } from '../api';
+import type { ConfigMap, Converter, Logger, SchemaAndValue, SinkRecord, SinkTask, SinkConnectorDescriptor, TransformationContext } from '../api';
 import type { GroupConsumer, KafkaClient, ConsumedMessage, TopicPartitionOffset } from '../kafka/port';
 import { ErrorHandler, isRetriable, traceOf, type ErrorHandlingConfig } from './errors';
 import { stepApplies, closeChain, type ChainStep } from './transformation-chain';
@@ -33,6 +33,7 @@ export interface SinkTaskRunnerOptions {
   logger: Logger;
   onStateChange(state: TaskState, trace?: string): void;
   onTopicSeen(topic: string): void;
+  transformationContext: TransformationContext;
 }
 
 /** A tiny serial executor: batch processing, commits and stop never overlap. */
@@ -82,6 +83,7 @@ export class SinkTaskRunner {
         keyConverter: o.keyConverter,
         valueConverter: o.valueConverter,
       });
+      for (const step of o.chain) if (step.transformation.open) await step.transformation.open(o.transformationContext);
       this.consumer = o.kafka.groupConsumer({
         groupId: `connect-${o.connector}`,
         clientId: `connector-consumer-${o.connector}-${o.taskId}`,
@@ -116,13 +118,16 @@ export class SinkTaskRunner {
     this.o.onStateChange('RUNNING');
   }
 
-  /** Converts, transforms and puts one batch of one partition, then commits when due. */
+  /**
+   * Converts, transforms and puts one batch of one partition, then commits when due.
+   * Conversion runs per record (synchronously unless a retry is needed); each transformation step
+   * runs over the whole batch, in one call for steps with a batch form (model scoring). When a
+   * failure is not tolerated at record k, records before k are still put and committed, so the
+   * restarted task resumes exactly at k.
+   */
   private async processBatch(messages: ConsumedMessage[], topic: string, partition: number, isStale: () => boolean): Promise<void> {
     if (this.failed || this.stopped || isStale()) return;
     this.o.onTopicSeen(topic);
-    const records: SinkRecord[] = [];
-    let failedAt: { index: number; error: Error } | undefined;
-    let lastDone = -1;
     try {
       await this.o.keyConverter.prepare?.(topic, messages.map((m) => m.key));
       await this.o.valueConverter.prepare?.(topic, messages.map((m) => m.value));
@@ -130,54 +135,100 @@ export class SinkTaskRunner {
       // A prefetch failure (e.g. registry unreachable) is reported per record by the conversion below.
       this.o.logger.debug(`converter prefetch failed: ${(e as Error).message}`);
     }
-    for (let i = 0; i < messages.length; i++) {
+    const n = messages.length;
+    const records: (SinkRecord | null)[] = new Array(n).fill(null);
+    let failIndex = n;
+    let failError: Error | undefined;
+    const failAt = (i: number, e: unknown) => {
+      if (i < failIndex) { failIndex = i; failError = e as Error; }
+    };
+
+    for (let i = 0; i < n; i++) {
       try {
-        const r = await this.convertAndTransformOne(messages[i]!);
-        if (r) records.push(r);
-        lastDone = i;
+        let r = this.convert(messages[i]!);
+        if (r instanceof Promise) r = await r;
+        records[i] = r;
       } catch (e) {
-        failedAt = { index: i, error: e as Error };
+        failAt(i, e);
         break;
       }
     }
-    // Everything converted before a failure is still put and committed: the task resumes at the failing record.
-    await this.putAndTrack(records, topic, partition, lastDone >= 0 ? messages[lastDone]!.offset + 1 : undefined);
-    if (failedAt) {
+
+    const eh = this.errorHandler;
+    for (const step of this.o.chain) {
+      const t = step.transformation;
+      if (t.applyBatch) {
+        const idx: number[] = [];
+        for (let i = 0; i < failIndex; i++) if (records[i] && stepApplies(step, records[i]!)) idx.push(i);
+        if (idx.length === 0) continue;
+        let results: (SinkRecord | null | Error)[];
+        try {
+          results = await t.applyBatch(idx.map((i) => records[i]!));
+        } catch (e) {
+          results = idx.map(() => e as Error);
+        }
+        for (let j = 0; j < idx.length; j++) {
+          const i = idx[j]!;
+          if (i >= failIndex) break;
+          const res = results[j];
+          if (res instanceof Error) {
+            try {
+              eh.handle({ stage: 'TRANSFORMATION', className: step.className, record: messages[i]!, error: res });
+              records[i] = null;
+            } catch (e) {
+              failAt(i, e);
+            }
+          } else {
+            records[i] = res ?? null;
+          }
+        }
+      } else {
+        for (let i = 0; i < failIndex; i++) {
+          const current = records[i];
+          if (!current) continue;
+          try {
+            let out = eh.execute('TRANSFORMATION', step.className, messages[i]!, () => (stepApplies(step, current) ? t.apply(current) : current));
+            if (out instanceof Promise) out = await out;
+            records[i] = out ?? null;
+          } catch (e) {
+            failAt(i, e);
+            break;
+          }
+        }
+      }
+    }
+
+    const out: SinkRecord[] = [];
+    for (let i = 0; i < failIndex; i++) if (records[i]) out.push(records[i]!);
+    await this.putAndTrack(out, topic, partition, failIndex > 0 ? messages[failIndex - 1]!.offset + 1 : undefined);
+    if (failError) {
       await this.commitNow().catch((e) => this.o.logger.warn(`commit before failing the task failed: ${(e as Error).message}`));
-      throw failedAt.error;
+      throw failError;
     }
     await this.commitIfDue();
   }
 
-  private raw(m: ConsumedMessage): RawRecord {
-    return m;
-  }
-
-  private async convertAndTransformOne(m: ConsumedMessage): Promise<SinkRecord | null> {
+  /** Runs the key and value converters for one record; a Promise only when a retry is under way. */
+  private convert(m: ConsumedMessage): SinkRecord | null | Promise<SinkRecord | null> {
     const eh = this.errorHandler;
-    const raw = this.raw(m);
-    const key = await eh.execute('KEY_CONVERTER', this.o.keyConverterClass, raw, () => this.o.keyConverter.toConnectData(m.topic, m.key, m.headers));
-    if (key === undefined) return null;
-    const value = await eh.execute('VALUE_CONVERTER', this.o.valueConverterClass, raw, () => this.o.valueConverter.toConnectData(m.topic, m.value, m.headers));
-    if (value === undefined) return null;
-    let record: SinkRecord | null = {
-      topic: m.topic,
-      kafkaPartition: m.partition,
-      kafkaOffset: m.offset,
-      timestamp: m.timestamp,
-      keySchema: key.schema,
-      key: key.value,
-      valueSchema: value.schema,
-      value: value.value,
-      headers: m.headers,
+    const key = eh.execute('KEY_CONVERTER', this.o.keyConverterClass, m, () => this.o.keyConverter.toConnectData(m.topic, m.key, m.headers));
+    const withKey = (k: SchemaAndValue | undefined): SinkRecord | null | Promise<SinkRecord | null> => {
+      if (k === undefined) return null;
+      const value = eh.execute('VALUE_CONVERTER', this.o.valueConverterClass, m, () => this.o.valueConverter.toConnectData(m.topic, m.value, m.headers));
+      const build = (v: SchemaAndValue | undefined): SinkRecord | null => (v === undefined ? null : {
+        topic: m.topic,
+        kafkaPartition: m.partition,
+        kafkaOffset: m.offset,
+        timestamp: m.timestamp,
+        keySchema: k.schema,
+        key: k.value,
+        valueSchema: v.schema,
+        value: v.value,
+        headers: m.headers,
+      });
+      return value instanceof Promise ? value.then(build) : build(value);
     };
-    for (const step of this.o.chain) {
-      const current: SinkRecord = record;
-      const out = await eh.execute('TRANSFORMATION', step.className, raw, () => (stepApplies(step, current) ? step.transformation.apply(current) : current));
-      if (out === undefined || out === null) return null;
-      record = out;
-    }
-    return record;
+    return key instanceof Promise ? key.then(withKey) : withKey(key);
   }
 
   private async putAndTrack(records: SinkRecord[], topic: string, partition: number, nextOffset: number | undefined): Promise<void> {
@@ -212,6 +263,8 @@ export class SinkTaskRunner {
     this.lastCommit = Date.now();
     if (this.putOffsets.size === 0 || !this.task || !this.consumer) return;
     const offsets = [...this.putOffsets.values()];
+    // Stateful transformations checkpoint first, then the sink flushes, then offsets are committed.
+    for (const step of this.o.chain) if (step.transformation.preCommit) await step.transformation.preCommit(offsets);
     await this.task.flush();
     await this.consumer.commit(offsets);
     for (const o of offsets) {
