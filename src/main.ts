@@ -37,6 +37,10 @@ async function main(): Promise<void> {
     timer.unref();
     void worker.close().then(() => process.exit(0));
   };
+  // A stray rejected promise must never take the whole worker (and every connector) down.
+  process.on('unhandledRejection', (reason) => {
+    process.stderr.write(`Unhandled promise rejection (worker keeps running): ${(reason as Error)?.stack ?? String(reason)}\n`);
+  });
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   try {
