@@ -255,9 +255,13 @@ describe('PUT /connectors/{c}/config', () => {
   it('replaces an existing connector: 200 + ConnectorInfo; the new config takes effect', async () => {
     const res = await worker.api.put(`/connectors/${name}/config`, { ...recordingSinkConfig(topic, file), 'tasks.max': 2, name });
     expectStatus(res, 200);
-    expect(res.body).toEqual(
-      expect.objectContaining({ name, type: 'sink', config: expect.objectContaining({ 'tasks.max': '2', name }) }),
-    );
+    expect(res.body).toEqual({
+      name,
+      type: 'sink',
+      config: { ...recordingSinkConfig(topic, file), 'tasks.max': '2', name },
+      // the task ids as they were before the reconfiguration
+      tasks: [{ connector: name, task: 0 }],
+    });
     expect((await worker.api.get(`/connectors/${name}/config`)).body['tasks.max']).toBe('2');
     await waitForState(worker.api, name, 'RUNNING', { taskState: 'RUNNING', taskCount: 2 });
   });
@@ -376,6 +380,32 @@ describe('built-in sinks, created by alias', () => {
       ['k3', { id: 3 }],
     ]);
     expectStatus(await worker.api.delete(`/connectors/${name}`), 204);
+  });
+});
+
+describe('bodyless requests sent with Content-Type: application/json (as Lenses UI does)', () => {
+  const name = uniqueName('lenses');
+  const json = { headers: { 'Content-Type': 'application/json' } };
+
+  beforeAll(async () => {
+    await createConnector(worker.api, name, recordingSinkConfig(topic, outputFile('lenses')));
+    await waitForState(worker.api, name, 'RUNNING', { taskState: 'RUNNING', taskCount: 1 });
+  });
+
+  it('pause and resume answer 202', async () => {
+    expectStatus(await worker.api.send('PUT', `/connectors/${name}/pause`, json), 202);
+    await waitForState(worker.api, name, 'PAUSED');
+    expectStatus(await worker.api.send('PUT', `/connectors/${name}/resume`, json), 202);
+    await waitForState(worker.api, name, 'RUNNING', { taskState: 'RUNNING', taskCount: 1 });
+  });
+
+  it('connector and task restart answer 204', async () => {
+    expectStatus(await worker.api.send('POST', `/connectors/${name}/restart`, json), 204);
+    expectStatus(await worker.api.send('POST', `/connectors/${name}/tasks/0/restart`, json), 204);
+  });
+
+  it('DELETE answers 204', async () => {
+    expectStatus(await worker.api.send('DELETE', `/connectors/${name}`, json), 204);
   });
 });
 

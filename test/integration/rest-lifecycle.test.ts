@@ -250,6 +250,12 @@ describe('full lifecycle of a sink connector', () => {
       expect(res.text).toBe('');
       await waitFor(() => countEvents(events, 'connector-start') > starts, { timeoutMs: 15_000, description: 'connector restarted' });
       await waitForState(worker.api, name, 'RUNNING', { taskState: 'RUNNING', taskCount: 2 });
+      // kafbat-ui sends both parameters explicitly false and expects the legacy answer
+      const explicit = await worker.api.post(`/connectors/${name}/restart?includeTasks=false&onlyFailed=false`);
+      expectStatus(explicit, 204);
+      expect(explicit.text).toBe('');
+      await waitFor(() => countEvents(events, 'connector-start') > starts + 1, { timeoutMs: 15_000, description: 'connector restarted again' });
+      await waitForState(worker.api, name, 'RUNNING', { taskState: 'RUNNING', taskCount: 2 });
     });
 
     await step('restart?includeTasks=true: 202 with connector and every task RESTARTING', async () => {

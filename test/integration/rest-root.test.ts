@@ -42,6 +42,13 @@ describe('GET /health', () => {
     expect(res.body).toEqual(expect.objectContaining({ status: 'healthy', message: expect.any(String) }));
   });
 
+  it('while starting, answered only 503 {"status":"starting"}', async () => {
+    for (const h of worker.startupHealth) {
+      expect(h.status).toBe(503);
+      expect(JSON.parse(h.body)).toEqual(expect.objectContaining({ status: 'starting', message: expect.any(String) }));
+    }
+  });
+
   it('accepts a trailing slash', async () => {
     const res = await worker.api.get('/health/');
     expectStatus(res, 200);

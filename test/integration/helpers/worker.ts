@@ -35,6 +35,8 @@ export interface Worker {
   propsFile: string;
   /** stdout + stderr of every process started for this worker, in order */
   logs(): string;
+  /** every non-200 answer GET /health gave while the worker was starting */
+  startupHealth: { status: number; body: string }[];
   pid(): number | undefined;
   /** SIGTERM, then wait for exit (SIGKILL after 30 s) */
   stop(): Promise<number | null>;
@@ -137,6 +139,7 @@ export async function startWorker(opts: StartWorkerOptions = {}): Promise<Worker
   const url = `http://127.0.0.1:${port}`;
   let output = '';
   let child: ChildProcess | undefined;
+  const startupHealth: { status: number; body: string }[] = [];
 
   const spawnOnce = async (): Promise<void> => {
     const c = spawn(process.execPath, [MAIN_JS, propsFile], {
@@ -167,11 +170,12 @@ export async function startWorker(opts: StartWorkerOptions = {}): Promise<Worker
         const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
         const text = await res.text();
         if (res.status === 200) return;
+        startupHealth.push({ status: res.status, body: text });
         last = `HTTP ${res.status} ${text.slice(0, 200)}`;
       } catch (err) {
         last = String(err);
       }
-      await sleep(250);
+      await sleep(100); // poll fast so that the 'starting' answers are seen
     }
     c.kill('SIGKILL');
     await waitExit(c, 5000);
@@ -186,6 +190,7 @@ export async function startWorker(opts: StartWorkerOptions = {}): Promise<Worker
     props,
     propsFile,
     logs: () => output,
+    startupHealth,
     pid: () => child?.pid,
     async stop() {
       const c = child;
