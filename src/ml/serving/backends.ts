@@ -1,0 +1,132 @@
+/**
+ * Model backends: turn verified artifact bytes into a ServingModel that scores rows.
+ *
+ * - onnx: loaded into the shared InferencePool (worker threads, off the event loop), scored
+ *   through a BatchScorer (micro-batches across all tasks using the version).
+ * - linear: a `kappa-linear-model` JSON (what the online learners export), evaluated with
+ *   evaluateLinearModel on the calling thread (a dot product per row).
+ * - remote: reserved for inference endpoints; refused for now.
+ *
+ * Loading checks that the model's inputs fit the control message's feature mapping; a model that
+ * does not fit is refused (the catalog keeps the previous version).
+ */
+import { BatchScorer, InferencePool, keyString, type ModelInfo, type Prediction } from './onnx';
+import { evaluateLinearModel, validateLinearModel } from '../online/linear-model';
+import type { LinearModel } from '../online/types';
+import type { ModelControl } from './control';
+
+export type { Prediction };
+
+export class ModelRefusedError extends Error {
+  override name = 'ModelRefusedError';
+}
+
+export interface ServingModel {
+  readonly id: string;
+  readonly version: string;
+  readonly control: ModelControl;
+  readonly kind: 'classifier' | 'regressor';
+  /** class labels in probability-column order (classifiers) */
+  readonly classLabels?: readonly (number | string)[];
+  /** whether `score` returns probabilities */
+  readonly hasProbabilities: boolean;
+  readonly nFeatures: number;
+  /** scores nRows rows (row-major, nFeatures each); may transfer (detach) `rows` */
+  score(rows: Float32Array, nRows: number): Promise<Prediction>;
+  /** releases the model (after in-flight scoring settles) */
+  close(): Promise<void>;
+}
+
+export interface ModelBackend {
+  load(control: ModelControl, bytes: Uint8Array): Promise<ServingModel>;
+  close?(): Promise<void>;
+}
+
+export interface OnnxBackendOptions {
+  readonly maxBatchRecords?: number;
+  readonly maxWaitMs?: number;
+}
+
+export class OnnxBackend implements ModelBackend {
+  constructor(private readonly pool: InferencePool, private readonly options: OnnxBackendOptions = {}) {}
+
+  async load(control: ModelControl, bytes: Uint8Array): Promise<ServingModel> {
+    const key = { modelId: control.id, version: control.version };
+    const nFeatures = control.input.features.length;
+    let info: ModelInfo;
+    try {
+      info = await this.pool.load(key, bytes, {
+        expectedFeatures: nFeatures,
+        labelOutput: control.output.label ?? undefined,
+        probabilityOutput: control.output.probabilities ?? undefined,
+        valueOutput: control.output.value ?? undefined,
+      });
+    } catch (e) {
+      throw new ModelRefusedError(`model ${keyString(key)} refused: ${(e as Error).message} (input.features maps ${nFeatures}: ${control.input.features.join(', ')})`);
+    }
+    const input = info.inputs[0];
+    if (control.input.tensor && input && input.name !== control.input.tensor) {
+      await this.pool.unload(key).catch(() => undefined);
+      throw new ModelRefusedError(`model ${keyString(key)} refused: its input tensor is '${input.name}', but input.tensor says '${control.input.tensor}'`);
+    }
+    const scorer = new BatchScorer(this.pool, key, nFeatures, { maxBatchRecords: this.options.maxBatchRecords, maxWaitMs: this.options.maxWaitMs });
+    const pool = this.pool;
+    return {
+      id: control.id,
+      version: control.version,
+      control,
+      kind: info.kind,
+      classLabels: info.classLabels,
+      hasProbabilities: info.probabilityOutput !== undefined,
+      nFeatures,
+      score: (rows, nRows) => scorer.score(rows, nRows),
+      close: async () => {
+        await scorer.close().catch(() => undefined);
+        await pool.unload(key).catch(() => undefined);
+      },
+    };
+  }
+}
+
+export class LinearBackend implements ModelBackend {
+  async load(control: ModelControl, bytes: Uint8Array): Promise<ServingModel> {
+    const tag = `${control.id}@${control.version}`;
+    let model: LinearModel;
+    try {
+      model = validateLinearModel(JSON.parse(Buffer.from(bytes).toString('utf8')));
+    } catch (e) {
+      throw new ModelRefusedError(`model ${tag} refused: not a linear model: ${(e as Error).message}`);
+    }
+    const nFeatures = control.input.features.length;
+    if (model.nFeatures !== nFeatures) {
+      throw new ModelRefusedError(`model ${tag} refused: the linear model takes ${model.nFeatures} features, but input.features maps ${nFeatures}: ${control.input.features.join(', ')}`);
+    }
+    const kind = model.task === 'regression' ? 'regressor' : 'classifier';
+    return {
+      id: control.id,
+      version: control.version,
+      control,
+      kind,
+      classLabels: model.classes ? [...model.classes] as (number | string)[] : undefined,
+      hasProbabilities: false,
+      nFeatures,
+      score: async (rows, nRows) => {
+        if (kind === 'regressor') {
+          const values = new Float32Array(nRows);
+          for (let i = 0; i < nRows; i++) values[i] = evaluateLinearModel(model, rows.subarray(i * nFeatures, (i + 1) * nFeatures)).value as number;
+          return { nRows, values, valuesPerRow: 1 };
+        }
+        const labels: (number | string)[] = [];
+        for (let i = 0; i < nRows; i++) labels.push(evaluateLinearModel(model, rows.subarray(i * nFeatures, (i + 1) * nFeatures)).label as number | string);
+        return { nRows, labels: labels as number[] | string[] };
+      },
+      close: async () => undefined,
+    };
+  }
+}
+
+export class RemoteBackend implements ModelBackend {
+  async load(control: ModelControl): Promise<ServingModel> {
+    throw new ModelRefusedError(`model ${control.id}@${control.version} refused: format 'remote' is reserved and not supported by this worker yet`);
+  }
+}

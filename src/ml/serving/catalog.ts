@@ -1,0 +1,341 @@
+/**
+ * The model catalog: what the model-control topic says, turned into models that can score.
+ *
+ * The catalog is fed the control topic in order (`apply`), from the beginning and then live. For
+ * every model id it keeps the versions in publish order; the newest published version is the one
+ * to serve. Versions are activated (artifact fetched, sha256-checked, cached, loaded, inputs
+ * checked) lazily: on first use, or at once when a new version of a model already in use arrives,
+ * in the background, so the stream never waits for a swap: until the new version is ready, the
+ * previous one keeps scoring, and the switch is one pointer change. A version that cannot be
+ * activated (unreachable URI, sha256 mismatch, inputs that do not fit) is refused: reported to
+ * the listeners (scoring tasks put it in their status) and skipped, so the previous version keeps
+ * serving. A tombstone retires the model. An expired version is not used: `fallback` serves the
+ * newest earlier version that is usable, `error` fails the record, `passthrough` leaves it unscored.
+ */
+import type { Logger } from '../../api';
+import { ArtifactStore } from './artifacts';
+import type { ModelBackend, ServingModel } from './backends';
+import { decodeControl, expiresAt, isExpired, type ModelControl, type ModelFormat } from './control';
+
+export type ExpiredPolicy = 'fallback' | 'error' | 'passthrough';
+export type MissingPolicy = 'error' | 'passthrough';
+
+export type Resolution =
+  | { readonly kind: 'model'; readonly model: ServingModel }
+  | { readonly kind: 'error'; readonly error: Error }
+  | { readonly kind: 'passthrough'; readonly reason: string };
+
+export type VersionState = 'known' | 'loading' | 'ready' | 'refused';
+
+interface VersionEntry {
+  control: ModelControl;
+  /** publish order within the model (the latest publish of this version) */
+  seq: number;
+  state: VersionState;
+  error?: string;
+  model?: ServingModel;
+  loading?: Promise<void>;
+  unloadTimer?: NodeJS.Timeout;
+}
+
+interface ModelEntry {
+  readonly id: string;
+  versions: VersionEntry[];
+  retired: boolean;
+  /** the version the last resolution served */
+  serving?: VersionEntry;
+  /** resolved at least once in this process: new versions are activated eagerly */
+  inUse: boolean;
+}
+
+export class ModelUnavailableError extends Error {
+  override name = 'ModelUnavailableError';
+}
+
+export interface ModelCatalogOptions {
+  readonly artifacts: ArtifactStore;
+  readonly backends: Partial<Record<ModelFormat, ModelBackend>>;
+  readonly logger?: Logger;
+  readonly now?: () => number;
+  /** how long a superseded version stays loaded for batches that already picked it (default 30 s) */
+  readonly unloadGraceMs?: number;
+}
+
+export interface VersionSnapshot {
+  readonly version: string;
+  readonly state: VersionState;
+  readonly error?: string;
+  readonly expired: boolean;
+  readonly serving: boolean;
+  readonly control: ModelControl;
+}
+
+export interface ModelSnapshot {
+  readonly id: string;
+  readonly retired: boolean;
+  readonly latest?: string;
+  readonly serving?: string;
+  readonly versions: VersionSnapshot[];
+}
+
+export type CatalogListener = (modelId: string, message: string) => void;
+
+export class ModelCatalog {
+  private readonly models = new Map<string, ModelEntry>();
+  private readonly listeners = new Set<CatalogListener>();
+  private seq = 0;
+  private closed = false;
+  private readonly now: () => number;
+
+  constructor(private readonly options: ModelCatalogOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  // ------------------------------------------------------------------ feeding
+
+  /** One record of the control topic: key = model id, value = JSON message or null (tombstone). */
+  apply(key: Buffer | string | null, value: Buffer | null): void {
+    const id = key === null ? null : key.toString();
+    if (value === null || value.length === 0) {
+      if (id) this.retire(id);
+      return;
+    }
+    let control: ModelControl;
+    try {
+      control = decodeControl(value);
+    } catch (e) {
+      this.warn(id ?? '?', `ignoring an invalid model-control message for key ${JSON.stringify(id)}: ${(e as Error).message}`);
+      return;
+    }
+    if (id !== null && id !== control.id) {
+      this.warn(control.id, `ignoring a model-control message keyed ${JSON.stringify(id)} whose id is ${JSON.stringify(control.id)} (the key must be the model id)`);
+      return;
+    }
+    this.publish(control);
+  }
+
+  /** A version was published: it becomes the newest version of its model. */
+  publish(control: ModelControl): void {
+    if (this.closed) return;
+    let entry = this.models.get(control.id);
+    if (!entry || entry.retired) {
+      if (entry) this.dropAll(entry);
+      entry = { id: control.id, versions: [], retired: false, inUse: entry?.inUse ?? false };
+      this.models.set(control.id, entry);
+    }
+    const existing = entry.versions.find((v) => v.control.version === control.version);
+    let head: VersionEntry;
+    if (existing && existing.state !== 'refused' && existing.control.sha256 !== control.sha256) {
+      this.warn(control.id, `model ${control.id} version ${control.version} was already published with artifact sha256 ${existing.control.sha256}; ignoring the republish with sha256 ${control.sha256} (publish a new version instead)`);
+      return;
+    }
+    if (existing && existing.state !== 'refused') {
+      // republishing a version (e.g. a rollback) makes it the newest again; metadata may change
+      existing.control = control;
+      existing.seq = ++this.seq;
+      head = existing;
+    } else {
+      if (existing) entry.versions = entry.versions.filter((v) => v !== existing);
+      head = { control, seq: ++this.seq, state: 'known' };
+      entry.versions.push(head);
+    }
+    entry.versions.sort((a, b) => a.seq - b.seq);
+    this.options.logger?.info(`model ${control.id} version ${control.version} published (${control.format}, sha256 ${control.sha256.slice(0, 12)}…)`);
+    // A model already serving gets its new version activated now, in the background.
+    if (entry.inUse) void this.activate(entry, head);
+  }
+
+  /** A tombstone: the model is retired; records asking for it get the missing policy. */
+  retire(id: string): void {
+    const entry = this.models.get(id);
+    if (!entry || entry.retired) return;
+    entry.retired = true;
+    entry.serving = undefined;
+    this.options.logger?.info(`model ${id} retired`);
+    this.dropAll(entry);
+  }
+
+  // ------------------------------------------------------------------ serving
+
+  /**
+   * The model version to score with now, activating it if needed. Never waits for a newer version
+   * to load when an older one is ready (no pause on swap); waits only when nothing is ready yet.
+   */
+  async resolve(id: string, expiredPolicy: ExpiredPolicy = 'fallback', missingPolicy: MissingPolicy = 'error'): Promise<Resolution> {
+    for (let attempt = 0; attempt < 1000; attempt++) {
+      const entry = this.models.get(id);
+      if (this.closed || !entry || entry.retired) {
+        const reason = this.closed ? 'the model catalog is closed' : entry?.retired ? `model ${id} is retired` : `model ${id} is not in the model catalog`;
+        return missingPolicy === 'passthrough' ? { kind: 'passthrough', reason } : { kind: 'error', error: new ModelUnavailableError(reason) };
+      }
+      entry.inUse = true;
+      const now = this.now();
+      const usable = entry.versions.filter((v) => v.state !== 'refused').reverse(); // newest first
+      if (usable.length === 0) return { kind: 'error', error: new ModelUnavailableError(this.noVersionMessage(entry)) };
+      // the newest usable version under the expiry policy
+      let target: VersionEntry | undefined;
+      for (const v of usable) {
+        if (isExpired(v.control, now)) {
+          if (expiredPolicy === 'error') return { kind: 'error', error: new ModelUnavailableError(`model ${id} version ${v.control.version} expired at ${new Date(expiresAt(v.control)!).toISOString()}`) };
+          if (expiredPolicy === 'passthrough') return { kind: 'passthrough', reason: `model ${id} version ${v.control.version} expired` };
+          continue; // fallback: try the previous version
+        }
+        target = v;
+        break;
+      }
+      if (!target) return { kind: 'error', error: new ModelUnavailableError(`model ${id}: every version has expired or was refused (${this.noVersionMessage(entry)})`) };
+      if (target.state === 'ready') return this.serve(entry, target);
+      // not ready: start it, and meanwhile serve an older ready version if there is one
+      const loading = this.activate(entry, target);
+      const older = usable.slice(usable.indexOf(target) + 1).find((v) => v.state === 'ready' && !isExpired(v.control, now));
+      if (older) return this.serve(entry, older);
+      await loading;
+      // loop: the target is now ready (served) or refused (skipped)
+    }
+    return { kind: 'error', error: new ModelUnavailableError(`model ${id}: could not settle on a version`) };
+  }
+
+  private serve(entry: ModelEntry, v: VersionEntry): Resolution {
+    if (entry.serving !== v) {
+      const previous = entry.serving;
+      entry.serving = v;
+      this.options.logger?.info(`model ${entry.id}: now serving version ${v.control.version}${previous ? ` (was ${previous.control.version})` : ''}`);
+      // older loaded versions are released after a grace period (batches in flight may use them)
+      for (const o of entry.versions) if (o !== v && o.state === 'ready' && o.seq < v.seq) this.scheduleUnload(entry, o);
+    }
+    if (v.unloadTimer) {
+      clearTimeout(v.unloadTimer);
+      v.unloadTimer = undefined;
+    }
+    return { kind: 'model', model: v.model! };
+  }
+
+  /** Fetches, verifies and loads a version; resolves when it is ready or refused (never rejects). */
+  private activate(entry: ModelEntry, v: VersionEntry): Promise<void> {
+    if (v.state === 'ready' || v.state === 'refused') return Promise.resolve();
+    if (v.loading) return v.loading;
+    v.state = 'loading';
+    const c = v.control;
+    v.loading = (async () => {
+      try {
+        const backend = this.options.backends[c.format];
+        if (!backend) throw new Error(`format '${c.format}' is not supported by this worker`);
+        const bytes = await this.options.artifacts.get(c.uri, c.sha256);
+        const model = await backend.load(c, bytes);
+        if (this.closed || entry.retired || !entry.versions.includes(v)) {
+          await model.close();
+          return;
+        }
+        v.model = model;
+        v.state = 'ready';
+        this.options.logger?.info(`model ${c.id} version ${c.version} activated (${model.kind}, ${model.nFeatures} features)`);
+      } catch (e) {
+        v.state = 'refused';
+        v.error = (e as Error).message;
+        const serving = entry.serving && entry.serving !== v && entry.serving.state === 'ready' ? `; version ${entry.serving.control.version} keeps serving` : '';
+        this.warn(c.id, `model ${c.id} version ${c.version} refused: ${v.error}${serving}`);
+      } finally {
+        v.loading = undefined;
+      }
+    })();
+    return v.loading;
+  }
+
+  private scheduleUnload(entry: ModelEntry, v: VersionEntry): void {
+    if (v.unloadTimer) return;
+    v.unloadTimer = setTimeout(() => {
+      v.unloadTimer = undefined;
+      if (entry.serving === v || v.state !== 'ready') return;
+      const model = v.model;
+      v.model = undefined;
+      v.state = 'known'; // can be activated again (e.g. as an expiry fallback)
+      void model?.close();
+    }, this.options.unloadGraceMs ?? 30_000);
+    v.unloadTimer.unref();
+  }
+
+  private dropAll(entry: ModelEntry): void {
+    const grace = this.options.unloadGraceMs ?? 30_000;
+    for (const v of entry.versions) {
+      if (v.unloadTimer) clearTimeout(v.unloadTimer);
+      const model = v.model;
+      v.model = undefined;
+      if (model) setTimeout(() => void model.close(), grace).unref();
+    }
+  }
+
+  private noVersionMessage(entry: ModelEntry): string {
+    const refused = entry.versions.filter((v) => v.state === 'refused');
+    if (refused.length === entry.versions.length) {
+      return `model ${entry.id} has no usable version: ${refused.map((v) => `version ${v.control.version} refused (${v.error})`).join('; ')}`;
+    }
+    return entry.versions.map((v) => `version ${v.control.version} ${v.state}${v.error ? ` (${v.error})` : ''}${isExpired(v.control, this.now()) ? ' expired' : ''}`).join('; ');
+  }
+
+  // ------------------------------------------------------------------ observing
+
+  /** Activates the newest version now (e.g. at task start for a fixed model id); never rejects. */
+  async warmUp(id: string, expiredPolicy: ExpiredPolicy = 'fallback'): Promise<Resolution> {
+    return this.resolve(id, expiredPolicy, 'error');
+  }
+
+  onWarning(listener: CatalogListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private warn(modelId: string, message: string): void {
+    this.options.logger?.warn(message);
+    for (const l of this.listeners) {
+      try {
+        l(modelId, message);
+      } catch {
+        /* a listener's problem */
+      }
+    }
+  }
+
+  has(id: string): boolean {
+    const e = this.models.get(id);
+    return !!e && !e.retired;
+  }
+
+  snapshot(id?: string): ModelSnapshot[] {
+    const now = this.now();
+    const out: ModelSnapshot[] = [];
+    for (const e of this.models.values()) {
+      if (id !== undefined && e.id !== id) continue;
+      out.push({
+        id: e.id,
+        retired: e.retired,
+        latest: e.versions[e.versions.length - 1]?.control.version,
+        serving: e.serving?.control.version,
+        versions: e.versions.map((v) => ({
+          version: v.control.version,
+          state: v.state,
+          ...(v.error ? { error: v.error } : {}),
+          expired: isExpired(v.control, now),
+          serving: e.serving === v,
+          control: v.control,
+        })),
+      });
+    }
+    return out.sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const closing: Promise<void>[] = [];
+    for (const e of this.models.values()) {
+      for (const v of e.versions) {
+        if (v.unloadTimer) clearTimeout(v.unloadTimer);
+        if (v.loading) closing.push(v.loading);
+        if (v.model) closing.push(v.model.close());
+        v.model = undefined;
+      }
+    }
+    await Promise.allSettled(closing);
+    this.listeners.clear();
+  }
+}

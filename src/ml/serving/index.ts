@@ -1,0 +1,7 @@
+/** Model serving: the control topic, the catalog, artifacts, backends and the Score transform. */
+export * from './control';
+export * from './artifacts';
+export * from './backends';
+export * from './catalog';
+export * from './hub';
+export * from './score';

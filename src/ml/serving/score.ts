@@ -1,0 +1,338 @@
+/**
+ * io.kappa.connect.ml.Score (aliases Score, OnnxScore): scores records with a model from the
+ * catalog and appends the prediction to the record value.
+ *
+ * The model is named by `model.id` (fixed), or per record by `model.id.field` (a value field) or
+ * `model.id.header`. Each batch resolves every model id once (so all records of a batch, and of a
+ * partition from then on, get the same version or a newer one), maps each record's fields to the
+ * model's features by name in the model's feature order (numbers, booleans as 0/1), and scores all
+ * records of a model in one call through the shared InferencePool (worker threads, micro-batched
+ * with the other tasks' calls). The prediction `{model_id, model_version, label, probabilities}`
+ * (classifiers) or `{model_id, model_version, value}` (regressors) goes into `prediction.field` of
+ * the value: a Struct gets an extended schema, a map gets a new key. Headers `kappa.model.id` and
+ * `kappa.model.version` name the version that scored the record. Keys, other headers, topic,
+ * partition, timestamp and order are kept. A record that cannot be scored (missing feature, wrong
+ * type, unknown or retired model) becomes an Error for the error path (errors.tolerance, DLQ).
+ */
+import {
+  ConfigException, DataException, Struct,
+  type ConfigDef, type ConfigMap, type Header, type Schema, type SinkRecord, type Transformation,
+  type TransformationContext, type TransformationDescriptor,
+} from '../../api';
+import { BUILTIN_PLUGIN_VERSION } from '../../api/version';
+import { parseConfigOrThrow, validators } from '../../config/parse';
+import { mapSchema, structSchema, Schemas } from '../../converters/schemas';
+import type { ServingModel, Prediction } from './backends';
+import type { ExpiredPolicy, MissingPolicy, ModelCatalog, Resolution } from './catalog';
+import { fieldOf } from './control';
+import { acquireCatalog, dropUses, recordUse, servingSettings, type CatalogLease } from './hub';
+
+export const SCORE_CLASS = 'io.kappa.connect.ml.Score';
+export const HEADER_MODEL_ID = 'kappa.model.id';
+export const HEADER_MODEL_VERSION = 'kappa.model.version';
+
+export const scoreConfigDef: ConfigDef = [
+  { name: 'model.id', type: 'STRING', default: null, importance: 'HIGH', documentation: 'The model id to score with (fixed). Exactly one of model.id, model.id.field, model.id.header.', group: 'Model', orderInGroup: 1, displayName: 'Model id' },
+  { name: 'model.id.field', type: 'STRING', default: null, importance: 'HIGH', documentation: 'A value field (dotted path for nested fields) naming the model per record.', group: 'Model', orderInGroup: 2, displayName: 'Model id field' },
+  { name: 'model.id.header', type: 'STRING', default: null, importance: 'HIGH', documentation: 'A header naming the model per record.', group: 'Model', orderInGroup: 3, displayName: 'Model id header' },
+  { name: 'model.topic', type: 'STRING', default: null, importance: 'MEDIUM', documentation: 'The model-control topic (default: the worker property kappa.model.topic, else kappa-models).', group: 'Model', orderInGroup: 4, displayName: 'Model-control topic' },
+  { name: 'model.expired.policy', type: 'STRING', default: 'fallback', importance: 'MEDIUM', documentation: "When the newest version has expired (exp_date): 'fallback' scores with the newest earlier version that has not, 'error' sends the record to the error path, 'passthrough' passes it on unscored.", group: 'Model', orderInGroup: 5, validator: validators.oneOf('fallback', 'error', 'passthrough'), recommendedValues: ['fallback', 'error', 'passthrough'] },
+  { name: 'model.missing.policy', type: 'STRING', default: 'error', importance: 'MEDIUM', documentation: "When the model is unknown or retired (tombstone): 'error' sends the record to the error path, 'passthrough' passes it on unscored.", group: 'Model', orderInGroup: 6, validator: validators.oneOf('error', 'passthrough'), recommendedValues: ['error', 'passthrough'] },
+  { name: 'prediction.field', type: 'STRING', default: 'prediction', importance: 'MEDIUM', documentation: 'Value field the prediction is written to (unless the model\'s output.field says otherwise).', group: 'Output', orderInGroup: 1 },
+  { name: 'prediction.probabilities', type: 'BOOLEAN', default: true, importance: 'LOW', documentation: 'Include the class probabilities (classifiers that have them).', group: 'Output', orderInGroup: 2 },
+  { name: 'prediction.headers', type: 'BOOLEAN', default: true, importance: 'LOW', documentation: 'Set the provenance headers kappa.model.id and kappa.model.version.', group: 'Output', orderInGroup: 3 },
+];
+
+type LabelKind = 'int' | 'string' | 'none';
+
+const PREDICTION_SCHEMA_NAME = 'io.kappa.connect.ml.Prediction';
+
+function predictionSchema(labelKind: LabelKind, probabilities: boolean, regressor: boolean): Schema {
+  const fields: [string, Schema][] = [['model_id', Schemas.STRING], ['model_version', Schemas.STRING]];
+  if (regressor) fields.push(['value', Schemas.OPTIONAL_FLOAT64]);
+  else {
+    fields.push(['label', labelKind === 'int' ? Schemas.OPTIONAL_INT64 : Schemas.OPTIONAL_STRING]);
+    if (probabilities) fields.push(['probabilities', mapSchema(Schemas.STRING, Schemas.FLOAT64, true)]);
+  }
+  return structSchema(fields, { optional: true, name: PREDICTION_SCHEMA_NAME });
+}
+
+/** Reads a (dotted) field of a Struct or a map value; undefined when absent. */
+function readPath(value: unknown, path: string): unknown {
+  let cur: unknown = value;
+  for (const part of path.split('.')) {
+    if (cur instanceof Struct) {
+      if (!cur.schema.fields?.some((f) => f.name === part)) return undefined;
+      cur = cur.get(part);
+    } else if (cur instanceof Map) cur = cur.get(part);
+    else if (cur !== null && typeof cur === 'object' && !Array.isArray(cur) && !Buffer.isBuffer(cur)) cur = (cur as Record<string, unknown>)[part];
+    else return undefined;
+    if (cur === undefined) return undefined;
+  }
+  return cur;
+}
+
+function describeValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (Buffer.isBuffer(v)) return 'bytes';
+  if (typeof v === 'string') return `a string (${JSON.stringify(v.length > 20 ? v.slice(0, 20) + '…' : v)})`;
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+}
+
+function recordTag(r: SinkRecord): string {
+  return `${r.topic}-${r.kafkaPartition}@${r.kafkaOffset}`;
+}
+
+export class Score implements Transformation {
+  private fixedId: string | null = null;
+  private idField: string | null = null;
+  private idHeader: string | null = null;
+  private topicOverride: string | null = null;
+  private expiredPolicy: ExpiredPolicy = 'fallback';
+  private missingPolicy: MissingPolicy = 'error';
+  private predictionField = 'prediction';
+  private withProbabilities = true;
+  private withHeaders = true;
+  private lease?: CatalogLease;
+  private context?: TransformationContext;
+  private unsubscribe?: () => void;
+  private readonly usedIds = new Set<string>();
+  private readonly schemaCache = new WeakMap<Schema, Map<string, Schema>>();
+  private readonly predSchemas = new Map<string, Schema>();
+  private closed = false;
+
+  configure(config: ConfigMap): void {
+    const v = parseConfigOrThrow(scoreConfigDef, config);
+    const nonEmpty = (k: string) => {
+      const s = v[k] as string | null;
+      return s !== null && s !== undefined && s.trim() !== '' ? s.trim() : null;
+    };
+    this.fixedId = nonEmpty('model.id');
+    this.idField = nonEmpty('model.id.field');
+    this.idHeader = nonEmpty('model.id.header');
+    const given = [this.fixedId, this.idField, this.idHeader].filter((x) => x !== null).length;
+    if (given !== 1) throw new ConfigException(`Exactly one of model.id, model.id.field and model.id.header must be set (got ${given})`);
+    this.topicOverride = nonEmpty('model.topic');
+    this.expiredPolicy = (v['model.expired.policy'] as string).toLowerCase() as ExpiredPolicy;
+    this.missingPolicy = (v['model.missing.policy'] as string).toLowerCase() as MissingPolicy;
+    this.predictionField = nonEmpty('prediction.field') ?? 'prediction';
+    this.withProbabilities = v['prediction.probabilities'] as boolean;
+    this.withHeaders = v['prediction.headers'] as boolean;
+  }
+
+  async open(context: TransformationContext): Promise<void> {
+    this.context = context;
+    const topic = this.topicOverride ?? servingSettings(context.workerConfig).topic;
+    this.lease = await acquireCatalog(topic, context);
+    const catalog = this.lease.catalog;
+    this.unsubscribe = catalog.onWarning((modelId, message) => {
+      if (this.usedIds.has(modelId)) context.reportWarning(message);
+    });
+    if (this.fixedId) {
+      this.use(this.fixedId);
+      // activate the model now, so the first batch does not wait and problems show at once
+      const res = await catalog.resolve(this.fixedId, this.expiredPolicy, 'error');
+      if (res.kind === 'error') context.reportWarning(`${SCORE_CLASS}: ${res.error.message}`);
+    }
+  }
+
+  private use(id: string): void {
+    if (this.usedIds.has(id)) return;
+    this.usedIds.add(id);
+    if (this.context) recordUse(this.context.connectorName, this.context.taskId, id);
+  }
+
+  private get catalog(): ModelCatalog {
+    if (!this.lease) throw new DataException(`${SCORE_CLASS} was not opened (it needs a worker that calls Transformation.open)`);
+    return this.lease.catalog;
+  }
+
+  apply(): SinkRecord | null {
+    throw new DataException(`${SCORE_CLASS} scores batches: the runtime must call applyBatch`);
+  }
+
+  private modelIdOf(r: SinkRecord): string | Error {
+    if (this.fixedId) return this.fixedId;
+    if (this.idHeader) {
+      let found: Header | undefined;
+      for (const h of r.headers) if (h.key === this.idHeader) found = h; // the last one wins
+      if (!found || found.value === null) return new DataException(`record ${recordTag(r)} has no header '${this.idHeader}' naming its model`);
+      const id = found.value.toString();
+      return id === '' ? new DataException(`record ${recordTag(r)} has an empty header '${this.idHeader}'`) : id;
+    }
+    const v = readPath(r.value, this.idField!);
+    if (v === undefined || v === null || v === '') return new DataException(`record ${recordTag(r)} has no field '${this.idField}' naming its model`);
+    if (typeof v !== 'string' && typeof v !== 'number') return new DataException(`record ${recordTag(r)}: field '${this.idField}' must name a model, but is ${describeValue(v)}`);
+    return String(v);
+  }
+
+  async applyBatch(records: readonly SinkRecord[]): Promise<(SinkRecord | null | Error)[]> {
+    if (this.closed) throw new DataException(`${SCORE_CLASS} is closed`);
+    const out: (SinkRecord | null | Error)[] = new Array(records.length);
+    const groups = new Map<string, number[]>();
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!;
+      if (!isScorableValue(r.value)) {
+        out[i] = new DataException(`record ${recordTag(r)}: ${SCORE_CLASS} needs a struct or map value, got ${describeValue(r.value)}`);
+        continue;
+      }
+      const id = this.modelIdOf(r);
+      if (id instanceof Error) {
+        out[i] = id;
+        continue;
+      }
+      let g = groups.get(id);
+      if (!g) groups.set(id, (g = []));
+      g.push(i);
+    }
+    const catalog = this.catalog;
+    await Promise.all([...groups].map(async ([id, idx]) => {
+      this.use(id);
+      let res: Resolution;
+      try {
+        res = await catalog.resolve(id, this.expiredPolicy, this.missingPolicy);
+      } catch (e) {
+        res = { kind: 'error', error: e as Error };
+      }
+      if (res.kind === 'error') {
+        for (const i of idx) out[i] = res.error;
+        return;
+      }
+      if (res.kind === 'passthrough') {
+        for (const i of idx) out[i] = records[i]!;
+        return;
+      }
+      await this.scoreGroup(res.model, records, idx, out);
+    }));
+    return out;
+  }
+
+  private async scoreGroup(model: ServingModel, records: readonly SinkRecord[], idx: number[], out: (SinkRecord | null | Error)[]): Promise<void> {
+    const features = model.control.input.features;
+    const d = features.length;
+    const fields = features.map((f) => fieldOf(model.control, f));
+    const rows = new Float32Array(idx.length * d);
+    const ok: number[] = [];
+    for (const i of idx) {
+      const r = records[i]!;
+      const base = ok.length * d;
+      let error: Error | undefined;
+      for (let j = 0; j < d; j++) {
+        const field = fields[j]!;
+        const raw = readPath(r.value, field);
+        let x: number;
+        if (typeof raw === 'number') x = raw;
+        else if (typeof raw === 'bigint') x = Number(raw);
+        else if (typeof raw === 'boolean') x = raw ? 1 : 0;
+        else {
+          error = raw === undefined || raw === null
+            ? new DataException(`record ${recordTag(r)} is missing feature '${features[j]}'${field !== features[j] ? ` (field '${field}')` : ''} for model ${model.id} version ${model.version}`)
+            : new DataException(`record ${recordTag(r)}: feature '${features[j]}' (field '${field}') of model ${model.id} version ${model.version} must be a number, but is ${describeValue(raw)}`);
+          break;
+        }
+        rows[base + j] = x;
+      }
+      if (error) out[i] = error;
+      else ok.push(i);
+    }
+    if (ok.length === 0) return;
+    let p: Prediction;
+    try {
+      p = await model.score(ok.length === idx.length ? rows : rows.slice(0, ok.length * d), ok.length);
+    } catch (e) {
+      const err = new DataException(`scoring with model ${model.id} version ${model.version} failed: ${(e as Error).message}`);
+      for (const i of ok) out[i] = err;
+      return;
+    }
+    const field = model.control.output.field ?? this.predictionField;
+    const labels = model.classLabels ?? [];
+    const k = p.nClasses ?? 0;
+    const m = p.valuesPerRow ?? 1;
+    for (let n = 0; n < ok.length; n++) {
+      const i = ok[n]!;
+      const pred: Record<string, unknown> = { model_id: model.id, model_version: model.version };
+      if (model.kind === 'regressor') {
+        pred.value = p.values ? (m === 1 ? p.values[n] : p.values[n * m]) : null;
+      } else {
+        pred.label = p.labels ? p.labels[n] : null;
+        if (this.withProbabilities && p.probabilities && k > 0) {
+          const probs: Record<string, number> = {};
+          for (let c = 0; c < k; c++) probs[String(labels[c] ?? c)] = p.probabilities[n * k + c]!;
+          pred.probabilities = probs;
+        }
+      }
+      out[i] = this.withPrediction(records[i]!, model, field, pred);
+    }
+  }
+
+  private withPrediction(r: SinkRecord, model: ServingModel, field: string, pred: Record<string, unknown>): SinkRecord {
+    let value: unknown;
+    let valueSchema = r.valueSchema;
+    if (r.value instanceof Struct) {
+      const regressor = model.kind === 'regressor';
+      const labelKind: LabelKind = regressor ? 'none' : typeof model.classLabels?.[0] === 'number' ? 'int' : 'string';
+      const probs = !regressor && this.withProbabilities && model.hasProbabilities;
+      const shape = `${field}|${labelKind}|${probs}|${regressor}`;
+      let predSchema = this.predSchemas.get(shape);
+      if (!predSchema) this.predSchemas.set(shape, (predSchema = predictionSchema(labelKind, probs, regressor)));
+      const inSchema = r.value.schema;
+      let byShape = this.schemaCache.get(inSchema);
+      if (!byShape) this.schemaCache.set(inSchema, (byShape = new Map()));
+      let outSchema = byShape.get(shape);
+      if (!outSchema) {
+        const kept = (inSchema.fields ?? []).filter((f) => f.name !== field).map((f) => [f.name, f.schema] as const);
+        outSchema = structSchema([...kept, [field, predSchema]], {
+          optional: inSchema.optional, name: inSchema.name, version: inSchema.version, doc: inSchema.doc, parameters: inSchema.parameters as Record<string, string> | undefined,
+        });
+        byShape.set(shape, outSchema);
+      }
+      const values: Record<string, unknown> = {};
+      for (const f of outSchema.fields!) if (f.name !== field) values[f.name] = r.value.values[f.name];
+      if (!regressor && labelKind === 'string' && pred.label !== null && pred.label !== undefined) pred.label = String(pred.label);
+      values[field] = new Struct(predSchema, pred);
+      value = new Struct(outSchema, values);
+      valueSchema = outSchema;
+    } else if (r.value instanceof Map) {
+      const copy = new Map(r.value);
+      copy.set(field, pred);
+      value = copy;
+    } else {
+      value = { ...(r.value as Record<string, unknown>), [field]: pred };
+    }
+    let headers = r.headers;
+    if (this.withHeaders) {
+      headers = [
+        ...r.headers.filter((h) => h.key !== HEADER_MODEL_ID && h.key !== HEADER_MODEL_VERSION),
+        { key: HEADER_MODEL_ID, value: model.id },
+        { key: HEADER_MODEL_VERSION, value: model.version },
+      ];
+    }
+    return { ...r, value, valueSchema, headers };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.unsubscribe?.();
+    if (this.context) dropUses(this.context.connectorName, this.context.taskId);
+    const lease = this.lease;
+    this.lease = undefined;
+    await lease?.release();
+  }
+}
+
+function isScorableValue(v: unknown): boolean {
+  return v instanceof Struct || v instanceof Map || (v !== null && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v));
+}
+
+export const scorePlugin: TransformationDescriptor = {
+  className: SCORE_CLASS,
+  type: 'transformation',
+  version: BUILTIN_PLUGIN_VERSION,
+  aliases: ['Score', 'OnnxScore', 'io.kappa.connect.ml.OnnxScore'],
+  configDef: scoreConfigDef,
+  create: () => new Score(),
+};
+
+export const servingPlugins: TransformationDescriptor[] = [scorePlugin];
