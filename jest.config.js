@@ -1,6 +1,9 @@
 // Two projects: unit tests need nothing; integration tests talk to a real broker
 // (KAFKA_BOOTSTRAP_SERVERS) and to workers they start over HTTP.
-const tsJest = ['ts-jest', { tsconfig: 'tsconfig.test.json', isolatedModules: true }];
+const path = require('node:path');
+// Datasets for the learners' tests: the copies in test/fixtures/datasets (identical to ../shared/datasets).
+process.env.KAPPA_DATASETS_DIR ??= path.join(__dirname, 'test', 'fixtures', 'datasets');
+const tsJest = ['ts-jest', { tsconfig: 'tsconfig.test.json' }];
 module.exports = {
   projects: [
     { displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'], transform: { '^.+\\.ts$': tsJest }, testEnvironment: 'node' },
