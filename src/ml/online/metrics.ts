@@ -8,7 +8,8 @@
  * the macro precision and recall). A ratio with a zero denominator counts as 0, and every metric of
  * an empty window is NaN.
  */
-import { Label } from './types';
+import { decodeF64, encodeF64 } from './encoding';
+import { EncodedArray, Label } from './types';
 
 export interface ClassificationReport {
   n: number;
@@ -32,6 +33,13 @@ class Confusion {
   readonly m: Float64Array;
   constructor(readonly k: number) {
     this.m = new Float64Array(k * k);
+  }
+  toState(): { n: number; m: EncodedArray } {
+    return { n: this.n, m: encodeF64(this.m) };
+  }
+  load(s: { n: number; m: EncodedArray }): void {
+    this.n = s.n;
+    this.m.set(decodeF64(s.m, this.k * this.k));
   }
   add(t: number, p: number, w: number): void {
     this.m[t * this.k + p] = (this.m[t * this.k + p] as number) + w;
@@ -125,6 +133,54 @@ export class ClassificationMetrics {
     if (!this.win) throw new Error('no window configured');
     return this.win.report(this.binary);
   }
+
+  /** Exact, JSON-safe snapshot (confusion matrices and the window ring). */
+  toState(): ClassificationMetricsState {
+    return {
+      kind: 'classification',
+      classes: [...this.classes],
+      window: this.window,
+      cumulative: this.cum.toState(),
+      windowed: this.win ? this.win.toState() : null,
+      ring: this.ring ? Array.from(this.ring) : null,
+      head: this.head,
+      filled: this.filled,
+    };
+  }
+
+  static fromState(s: ClassificationMetricsState): ClassificationMetrics {
+    if (!s || s.kind !== 'classification') throw new Error('not a classification metrics state');
+    const m = new ClassificationMetrics(s.classes, s.window);
+    m.cum.load(s.cumulative);
+    if (m.win && s.windowed) m.win.load(s.windowed);
+    if (m.ring && s.ring) m.ring.set(s.ring);
+    m.head = s.head;
+    m.filled = s.filled;
+    return m;
+  }
+}
+
+export interface ClassificationMetricsState {
+  kind: 'classification';
+  classes: Label[];
+  window: number;
+  cumulative: { n: number; m: EncodedArray };
+  windowed: { n: number; m: EncodedArray } | null;
+  ring: number[] | null;
+  head: number;
+  filled: number;
+}
+
+type RegSumsState = [number, number, number, number, number];
+
+export interface RegressionMetricsState {
+  kind: 'regression';
+  window: number;
+  cumulative: RegSumsState;
+  windowed: RegSumsState | null;
+  ring: EncodedArray | null;
+  head: number;
+  filled: number;
 }
 
 class RegSums {
@@ -139,6 +195,12 @@ class RegSums {
     this.sq += w * e * e;
     this.y += w * y;
     this.y2 += w * y * y;
+  }
+  toState(): RegSumsState {
+    return [this.n, this.abs, this.sq, this.y, this.y2];
+  }
+  load(s: RegSumsState): void {
+    [this.n, this.abs, this.sq, this.y, this.y2] = s;
   }
   report(): RegressionReport {
     if (this.n === 0) return { n: 0, mae: NaN, rmse: NaN, r2: NaN };
@@ -180,6 +242,30 @@ export class RegressionMetrics {
   windowed(): RegressionReport {
     if (!this.win) throw new Error('no window configured');
     return this.win.report();
+  }
+
+  /** Exact, JSON-safe snapshot. */
+  toState(): RegressionMetricsState {
+    return {
+      kind: 'regression',
+      window: this.window,
+      cumulative: this.cum.toState(),
+      windowed: this.win ? this.win.toState() : null,
+      ring: this.ring ? encodeF64(this.ring) : null,
+      head: this.head,
+      filled: this.filled,
+    };
+  }
+
+  static fromState(s: RegressionMetricsState): RegressionMetrics {
+    if (!s || s.kind !== 'regression') throw new Error('not a regression metrics state');
+    const m = new RegressionMetrics(s.window);
+    m.cum.load(s.cumulative);
+    if (m.win && s.windowed) m.win.load(s.windowed);
+    if (m.ring && s.ring) m.ring.set(decodeF64(s.ring, m.ring.length));
+    m.head = s.head;
+    m.filled = s.filled;
+    return m;
   }
 }
 
