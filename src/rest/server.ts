@@ -14,6 +14,7 @@ import { connectorRoutes } from './connectors';
 import { pluginRoutes } from './plugins';
 import { loggerRoutes } from './loggers';
 import { rootRoutes } from './root';
+import { modelRoutes } from './models';
 import { learnerRoutes } from './learners';
 
 export interface ServerDeps {
@@ -96,6 +97,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   connectorRoutes(table, deps);
   pluginRoutes(table, deps);
   loggerRoutes(table, deps);
+  modelRoutes(table, deps, app);
   learnerRoutes(table, deps);
 
   app.setNotFoundHandler((req, reply) => {

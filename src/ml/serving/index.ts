@@ -5,3 +5,4 @@ export * from './backends';
 export * from './catalog';
 export * from './hub';
 export * from './score';
+export * from './control-log';
