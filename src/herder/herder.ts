@@ -411,17 +411,7 @@ export class Herder {
       const instance = descriptor.create();
       await instance.start({ ...state.config });
       running.instance = instance;
-      const framework = parseFramework(state.config, true);
-      const maxTasks = (framework['tasks.max'] as number | null) ?? 1;
-      taskConfigs = instance.taskConfigs(maxTasks).map((t) => ({
-        ...t,
-        'task.class': descriptor.taskClassName,
-        ...(state.config['topics'] !== undefined ? { topics: state.config['topics'] } : {}),
-        ...(state.config['topics.regex'] !== undefined ? { 'topics.regex': state.config['topics.regex'] } : {}),
-      }));
-      if (framework['tasks.max.enforce'] !== false && taskConfigs.length > maxTasks) {
-        throw new Error(`The connector ${name} has generated ${taskConfigs.length} tasks, which is greater than ${maxTasks}, the maximum number of tasks it is configured to create.`);
-      }
+      taskConfigs = generateTaskConfigs(name, instance, descriptor, state.config);
     } catch (e) {
       const error = e as Error;
       this.log.error(`Failed to start connector ${name}: ${error.message}`);
@@ -534,13 +524,7 @@ export class Herder {
       const instance = descriptor.create();
       await instance.start({ ...state.config });
       running.instance = instance;
-      const maxTasks = (parseFramework(state.config, true)['tasks.max'] as number | null) ?? 1;
-      const configs = instance.taskConfigs(maxTasks).map((t) => ({
-        ...t,
-        'task.class': descriptor.taskClassName,
-        ...(state.config['topics'] !== undefined ? { topics: state.config['topics'] } : {}),
-        ...(state.config['topics.regex'] !== undefined ? { 'topics.regex': state.config['topics.regex'] } : {}),
-      }));
+      const configs = generateTaskConfigs(name, instance, descriptor, state.config);
       this.putConnectorStatus(name, state.targetState === 'PAUSED' ? 'PAUSED' : 'RUNNING');
       if (!sameConfigs(configs, state.taskConfigs)) {
         await this.stopConnector(name, false);
@@ -565,6 +549,25 @@ export class Herder {
     await old?.stop();
     await this.startTask(name, id, running);
   }
+}
+
+/**
+ * Task configs as Connect's Worker builds them: the connector's taskConfigs(tasks.max), each with
+ * `task.class` and the sink's `topics`/`topics.regex`; more than tasks.max fails the connector.
+ */
+function generateTaskConfigs(name: string, instance: SinkConnector, descriptor: SinkConnectorDescriptor, config: Readonly<Record<string, string>>): Record<string, string>[] {
+  const framework = parseFramework(config, true);
+  const maxTasks = (framework['tasks.max'] as number | null) ?? 1;
+  const configs = instance.taskConfigs(maxTasks).map((t) => ({
+    ...t,
+    'task.class': descriptor.taskClassName,
+    ...(config['topics'] !== undefined ? { topics: config['topics'] } : {}),
+    ...(config['topics.regex'] !== undefined ? { 'topics.regex': config['topics.regex'] } : {}),
+  }));
+  if (framework['tasks.max.enforce'] !== false && configs.length > maxTasks) {
+    throw new Error(`The connector ${name} has generated ${configs.length} tasks, which is greater than ${maxTasks}, the maximum number of tasks it is configured to create.`);
+  }
+  return configs;
 }
 
 function render(s: Status): { state: State; worker_id: string; trace?: string } {
