@@ -38,6 +38,7 @@ describe('framework-level errors', () => {
     ['GET', '/connectors/x/nope'],
     ['POST', '/not/a/route'],
     ['GET', '/connector-plugins/x/y/z'],
+    ['GET', '/connectors/x/tasks/abc/status'],
   ])('%s %s is 404 "HTTP 404 Not Found"', async (method, path) => {
     const res = await worker.api.send(method, path);
     expectError(res, 404, 'HTTP 404 Not Found');

@@ -185,15 +185,24 @@ describe('PUT /connector-plugins/{p}/config/validate', () => {
     expect(infos.name).toBe(RECORDING_SINK);
     expect(infos.error_count).toBe(2);
     expect(allErrors(infos)).toHaveLength(2);
-    expect(infos.groups).toEqual(expect.arrayContaining(['Common', 'Recording']));
-    expect(infos.groups[0]).toBe('Common');
+    expect(infos.groups).toEqual(['Common', 'Transforms', 'Predicates', 'Error Handling', 'Recording']);
     const name = valueOf(infos, 'name');
     expect(name.value.errors).toEqual(['Missing required configuration "name" which has no default value.']);
     expect(name.value.value).toBeNull();
     expect(name.value.visible).toBe(true);
-    expect(name.definition).toEqual(
-      expect.objectContaining({ name: 'name', type: 'STRING', required: true, default_value: null, importance: 'HIGH', group: 'Common' }),
-    );
+    expect(name.definition).toEqual({
+      name: 'name',
+      type: 'STRING',
+      required: true,
+      default_value: null,
+      importance: 'HIGH',
+      documentation: expect.stringMatching(/\S/),
+      group: 'Common',
+      width: 'MEDIUM',
+      display_name: 'Connector name',
+      dependents: [],
+      order: 1,
+    });
     expect(valueOf(infos, 'output.file').value.errors).toEqual([
       'Missing required configuration "output.file" which has no default value.',
     ]);
@@ -214,6 +223,22 @@ describe('PUT /connector-plugins/{p}/config/validate', () => {
     expect(allErrors(res.body)).toEqual([]);
     expect(res.body.error_count).toBe(0);
     expect(valueOf(res.body, 'tasks.max').value.value).toBe('3');
+  });
+
+  it('PASSWORD values are shown as [hidden]', async () => {
+    const res = await worker.api.put<ConfigInfos>('/connector-plugins/RecordingSinkConnector/config/validate', {
+      'connector.class': RECORDING_SINK,
+      name: 'v',
+      topics: 't',
+      'output.file': '/tmp/x',
+      'secret.token': 's3cr3t',
+    });
+    expectStatus(res, 200);
+    expect(res.body.error_count).toBe(0);
+    const secret = valueOf(res.body, 'secret.token');
+    expect(secret.definition).toEqual(expect.objectContaining({ type: 'PASSWORD' }));
+    expect(secret.value.value).toBe('[hidden]');
+    expect(res.text).not.toContain('s3cr3t');
   });
 
   it('a bad INT value is reported on that key', async () => {
