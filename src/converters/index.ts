@@ -4,6 +4,7 @@
  */
 import type { ConverterDescriptor } from '../api';
 import { byteArrayConverterPlugin, byteArrayHeaderConverterPlugin } from './bytearray';
+import { avroConverterPlugin } from './avro';
 import { jsonConverterPlugin, jsonHeaderConverterPlugin } from './json';
 import { simpleHeaderConverterPlugin, stringConverterPlugin, stringHeaderConverterPlugin } from './string';
 
@@ -15,9 +16,11 @@ export const converterPlugins: ConverterDescriptor[] = [
   stringHeaderConverterPlugin,
   byteArrayHeaderConverterPlugin,
   simpleHeaderConverterPlugin,
+  avroConverterPlugin,
 ];
 
 export * from './json';
+export * from './avro';
 export * from './string';
 export * from './bytearray';
 export * from './schemas';
