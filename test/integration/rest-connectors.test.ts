@@ -342,6 +342,33 @@ describe('initial_state', () => {
   });
 });
 
+describe('subscriptions', () => {
+  it('topics.regex consumes every matching topic', async () => {
+    const prefix = uniqueName('it-rx');
+    const a = await createTopic(`${prefix}-a`, 1);
+    const b = await createTopic(`${prefix}-b`, 1);
+    await produceJson(a, 2, { start: 100 });
+    await produceJson(b, 2, { start: 200 });
+    const name = uniqueName('regex');
+    const file = outputFile('regex');
+    await createConnector(worker.api, name, { 'connector.class': RECORDING_SINK, 'topics.regex': `${prefix}-.*`, 'output.file': file });
+    const recs = await waitForRecorded(file, 4);
+    expect(recs.map((r) => `${r.topic}:${(r.value as { id: number }).id}`).sort()).toEqual([`${a}:100`, `${a}:101`, `${b}:200`, `${b}:201`]);
+    expectStatus(await worker.api.delete(`/connectors/${name}`), 204);
+  });
+
+  it('a sink whose topic does not exist yet keeps its task RUNNING (no failure)', async () => {
+    const name = uniqueName('notopic');
+    const missing = uniqueName('it-missing');
+    await createConnector(worker.api, name, recordingSinkConfig(missing, outputFile('notopic')));
+    await waitForState(worker.api, name, 'RUNNING', { taskState: 'RUNNING', taskCount: 1, timeoutMs: 15_000 });
+    await new Promise((r) => setTimeout(r, 3000));
+    const status = await worker.api.get(`/connectors/${name}/status`);
+    expect(status.body.tasks).toEqual([{ id: 0, state: 'RUNNING', worker_id: worker.workerId }]);
+    expectStatus(await worker.api.delete(`/connectors/${name}`), 204);
+  });
+});
+
 describe('built-in sinks, created by alias', () => {
   it('FileStreamSink (alias) with a StringConverter override writes one line per record value', async () => {
     const name = uniqueName('file');
