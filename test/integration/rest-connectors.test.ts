@@ -8,6 +8,7 @@ import {
   createTopic,
   expectError,
   expectStatus,
+  groupOffsets,
   outputFile,
   produceJson,
   readAll,
@@ -16,6 +17,7 @@ import {
   RECORDING_SINK,
   RECORDING_TASK,
   recordingSinkConfig,
+  sleep,
   startWorker,
   stopAllWorkers,
   uniqueName,
@@ -30,6 +32,8 @@ let topic: string;
 
 beforeAll(async () => {
   topic = await createTopic(uniqueName('it-conn'), 2);
+  // ids 0..3, two per partition; the connectors in this file read them
+  await produceJson(topic, 4, { partitions: 2 });
   worker = await startWorker();
 });
 
@@ -93,7 +97,6 @@ describe('list and create', () => {
   });
 
   it('consumes the topic (records reach the sink)', async () => {
-    await produceJson(topic, 4, { partitions: 2 });
     const recs = await waitForRecorded(file, 4);
     expect(recs.map((r) => (r.value as { id: number }).id).sort()).toEqual([0, 1, 2, 3]);
   });
@@ -322,6 +325,11 @@ describe('initial_state', () => {
     expect(status.connector.worker_id).toBe(worker.workerId);
     await new Promise((r) => setTimeout(r, 3000));
     expect(readRecorded(file)).toEqual([]);
+    // a config change keeps the target state: still PAUSED, now with 2 paused tasks, still consuming nothing
+    expectStatus(await worker.api.put(`/connectors/${name}/config`, recordingSinkConfig(topic, file, { 'tasks.max': '2' })), 200);
+    await waitForState(worker.api, name, 'PAUSED', { taskState: 'PAUSED', taskCount: 2 });
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(readRecorded(file)).toEqual([]);
   });
 
   it('"Stopped" creates a STOPPED connector with no tasks', async () => {
@@ -336,9 +344,11 @@ describe('initial_state', () => {
   it('"RUNNING" creates a running connector', async () => {
     const name = uniqueName('init-running');
     const file = outputFile('init-running');
-    await createConnector(worker.api, name, recordingSinkConfig(topic, file), 'RUNNING');
+    const own = await createTopic(uniqueName('it-init-running'), 1);
+    await produceJson(own, 2);
+    await createConnector(worker.api, name, recordingSinkConfig(own, file), 'RUNNING');
     await waitForState(worker.api, name, 'RUNNING', { taskState: 'RUNNING', taskCount: 1 });
-    await waitForRecorded(file, 4);
+    await waitForRecorded(file, 2);
   });
 });
 
@@ -354,6 +364,25 @@ describe('subscriptions', () => {
     await createConnector(worker.api, name, { 'connector.class': RECORDING_SINK, 'topics.regex': `${prefix}-.*`, 'output.file': file });
     const recs = await waitForRecorded(file, 4);
     expect(recs.map((r) => `${r.topic}:${(r.value as { id: number }).id}`).sort()).toEqual([`${a}:100`, `${a}:101`, `${b}:200`, `${b}:201`]);
+    expectStatus(await worker.api.delete(`/connectors/${name}`), 204);
+  });
+
+  it('consumer.override.auto.offset.reset=latest skips the existing records', async () => {
+    const t = await createTopic(uniqueName('it-latest'), 1);
+    await produceJson(t, 3);
+    const name = uniqueName('latest');
+    const file = outputFile('latest');
+    await createConnector(worker.api, name, recordingSinkConfig(t, file, { 'consumer.override.auto.offset.reset': 'latest' }));
+    await waitForState(worker.api, name, 'RUNNING', { taskState: 'RUNNING', taskCount: 1 });
+    // the consumer has its position once offsets get committed for the group
+    await waitFor(async () => (await groupOffsets(`connect-${name}`, t)).get(0) === 3, { timeoutMs: 20_000, description: 'position committed at the end' }).catch(
+      () => sleep(3000),
+    );
+    await produceJson(t, 2, { start: 3 });
+    const recs = await waitForRecorded(file, 2);
+    await sleep(1500);
+    expect(readRecorded(file).map((r) => (r.value as { id: number }).id)).toEqual([3, 4]);
+    expect(recs[0].offset).toBe(3);
     expectStatus(await worker.api.delete(`/connectors/${name}`), 204);
   });
 

@@ -402,6 +402,23 @@ describe('failing tasks and connectors', () => {
     expectStatus(await worker.api.delete(`/connectors/${name}`), 204);
   }, 120_000);
 
+  it('a record the converter cannot read fails the task (errors.tolerance=none) with the converter error in the trace', async () => {
+    const name = uniqueName('badjson');
+    const topic = await createTopic(uniqueName('it-badjson'), 1);
+    await produce(topic, [{ value: { id: 1 } }]);
+    await createConnector(
+      worker.api,
+      name,
+      recordingSinkConfig(topic, outputFile('badjson'), {
+        'value.converter': 'org.apache.kafka.connect.json.JsonConverter',
+        'value.converter.schemas.enable': 'true',
+      }),
+    );
+    const task = await waitForTaskState(worker.api, name, 0, 'FAILED');
+    expect(task.trace).toContain('JsonConverter with schemas.enable requires "schema" and "payload" fields and may not contain additional fields');
+    expectStatus(await worker.api.delete(`/connectors/${name}`), 204);
+  }, 60_000);
+
   it('a task that throws from start() is FAILED with a trace; after PATCH fixes the config a task restart runs it', async () => {
     const name = uniqueName('failstart');
     const topic = await createTopic(uniqueName('it-failstart'), 1);
