@@ -129,6 +129,14 @@ function consumerTuning(props: Record<string, string> = {}) {
   };
 }
 
+/** Upper estimate of a message's size inside a record batch (v2 record overhead ≤ ~30 bytes). */
+function approxSize(m: OutgoingMessage): number {
+  const len = (v: Buffer | string | null | undefined) => (v == null ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length);
+  let n = 32 + len(m.key) + len(m.value);
+  if (m.headers) for (const [k, v] of Object.entries(m.headers)) n += 8 + Buffer.byteLength(k) + len(v);
+  return n;
+}
+
 function compact<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
@@ -285,10 +293,37 @@ export class KafkaClient {
     await (await this.getAdmin()).deleteTopics({ topics });
   }
 
-  /** Sends a batch, resolving when all records are acknowledged by all in-sync replicas. */
+  /**
+   * Sends a batch, resolving when all records are acknowledged by all in-sync replicas. kafkajs puts
+   * all messages of one partition of one sendBatch into a single record batch, which the broker
+   * rejects (MESSAGE_TOO_LARGE) above message.max.bytes (1 MB by default), e.g. when a sink
+   * forwards a whole 1 MB fetch. So the batch is split into requests that keep every partition's
+   * share under `max.request.size` (producer.*, 1 MB default) with margin; the requests go one
+   * after another, so per-partition order is kept.
+   */
   async send(messages: readonly OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return;
     const producer = await this.getProducer();
+    const limit = Math.floor(Number(this.options.producerProps?.['max.request.size'] ?? 1048576) * 0.8);
+    let chunk: OutgoingMessage[] = [];
+    const bytes = new Map<string, number>();
+    for (const m of messages) {
+      // partition unknown (chosen by key): count against the whole topic, conservatively
+      const slot = m.partition === undefined ? m.topic : `${m.topic}\u0000${m.partition}`;
+      const size = approxSize(m);
+      const used = bytes.get(slot) ?? 0;
+      if (chunk.length > 0 && used + size > limit) {
+        await this.sendChunk(producer, chunk);
+        chunk = [];
+        bytes.clear();
+      }
+      chunk.push(m);
+      bytes.set(slot, (bytes.get(slot) ?? 0) + size);
+    }
+    await this.sendChunk(producer, chunk);
+  }
+
+  private async sendChunk(producer: Producer, messages: readonly OutgoingMessage[]): Promise<void> {
     const byTopic = new Map<string, OutgoingMessage[]>();
     for (const m of messages) {
       const list = byTopic.get(m.topic);
