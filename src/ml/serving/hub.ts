@@ -99,13 +99,12 @@ export async function acquireCatalog(topic: string, ctx: CatalogContext): Promis
     mine.refs--;
     if (mine.refs > 0) return;
     if (catalogs.get(topic) === mine) catalogs.delete(topic);
+    // decide synchronously: a catalog created while this one closes must get a fresh pool
+    const closingPool = catalogs.size === 0 ? pool : undefined;
+    if (closingPool) pool = undefined;
     await mine.started.then((f) => f.stop()).catch(() => undefined);
     await mine.catalog.close();
-    if (catalogs.size === 0 && pool) {
-      const p = pool;
-      pool = undefined;
-      await p.close().catch(() => undefined);
-    }
+    await closingPool?.close().catch(() => undefined);
   };
   try {
     const follower = await shared.started;
