@@ -52,4 +52,5 @@ async function main(): Promise<void> {
   }
 }
 
-void main();
+if (process.argv[2] === 'models') void import('./cli/models').then((cli) => cli.runModelsCli(process.argv.slice(3))).then((code) => process.exit(code));
+else void main();

@@ -5,9 +5,9 @@
  */
 import {
   Worker, closeKafka, createConnector, createTopic, deleteTopics, endOffsets, expectError, getStatus, produce, randomSuffix, readAll,
-  startWorker, stopAllWorkers, tmpDir, waitFor, waitForState, type OutRecord,
+  runWorkerToExit, startWorker, stopAllWorkers, tmpDir, waitFor, waitForState, type OutRecord,
 } from './helpers';
-import { fixture, modelBody, publish, scoringConnector } from './serving-support';
+import { fixture, modelBody, onnxUri, publish, scoringConnector } from './serving-support';
 
 jest.setTimeout(300_000);
 
@@ -76,6 +76,21 @@ describe('model serving through a worker', () => {
     expectError(await worker.api.get(`/models/${id}`), 404);
     expectError(await worker.api.delete(`/models/${id}`), 404);
     await worker.api.delete(`/connectors/rest-conn-${suffix}`);
+  });
+
+  it('CLI: models publish/get/list/retire through the REST API', async () => {
+    const id = `cli-${suffix}`;
+    const pub = await runWorkerToExit(['models', 'publish', '--url', worker.url, '--id', id, '--version', '5', '--uri', onnxUri('iris-logreg-v1'), '--features', 'x1,x2,x3,x4', '--info', 'owner=cli']);
+    expect(pub.code).toBe(0);
+    expect(JSON.parse(pub.stdout)).toMatchObject({ id, version: '5', more_info: { owner: 'cli' } });
+    const get = await runWorkerToExit(['models', 'get', id, '--url', worker.url]);
+    expect(JSON.parse(get.stdout)).toMatchObject({ id, latest_version: '5' });
+    const list = await runWorkerToExit(['models', 'list', '--url', worker.url]);
+    expect(JSON.parse(list.stdout).some((m: { id: string }) => m.id === id)).toBe(true);
+    expect((await runWorkerToExit(['models', 'retire', id, '--url', worker.url])).code).toBe(0);
+    const gone = await runWorkerToExit(['models', 'get', id, '--url', worker.url]);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toBe(`error: HTTP 404: Model ${id} not found\n`);
   });
 
   it('hot swap under load: 50,000 records, a new version mid-stream, versions change once per partition, none lost or duplicated', async () => {
