@@ -2,16 +2,24 @@
  * Worker configuration: invalid configs make `node dist/main.js` exit non-zero with a message
  * naming the offending key; CONNECT_* environment variables supply properties.
  */
-import * as fs from 'fs';
 import * as path from 'path';
 import {
   closeKafka,
+  createConnector,
+  createTopic,
   defaultProperties,
   freePort,
+  outputFile,
+  produceJson,
+  randomSuffix,
+  recordingSinkConfig,
   runWorkerToExit,
   startWorker,
   stopAllWorkers,
   tmpDir,
+  uniqueName,
+  waitForRecorded,
+  waitForState,
   writeProperties,
 } from './helpers';
 
@@ -69,12 +77,28 @@ describe('invalid worker configuration exits non-zero naming the key', () => {
 });
 
 describe('CONNECT_* environment variables', () => {
-  it('supply required properties missing from the file (CONNECT_GROUP_ID → group.id)', async () => {
-    const w = await startWorker({ omit: ['group.id'], env: { CONNECT_GROUP_ID: `kappa-it-env-${Date.now()}` } });
-    const res = await w.api.get('/connectors');
-    expect(res.status).toBe(200);
-    expect(res.body).toEqual([]);
-    expect(fs.readFileSync(w.propsFile, 'utf8')).not.toContain('group.id');
+  it('supply properties missing from the file (CONNECT_GROUP_ID, CONNECT_VALUE_CONVERTER_SCHEMAS_ENABLE, CONNECT_REST_ADVERTISED_HOST_NAME)', async () => {
+    const w = await startWorker({
+      omit: ['group.id', 'value.converter.schemas.enable', 'rest.advertised.host.name'],
+      env: {
+        CONNECT_GROUP_ID: `kappa-it-env-${randomSuffix()}`,
+        CONNECT_VALUE_CONVERTER_SCHEMAS_ENABLE: 'false',
+        CONNECT_REST_ADVERTISED_HOST_NAME: 'localhost',
+      },
+    });
+    expect((await w.api.get('/connectors')).body).toEqual([]);
+    // schemaless JSON is readable only if value.converter.schemas.enable=false came from the environment
+    const topic = await createTopic(uniqueName('it-env'), 1);
+    await produceJson(topic, 2);
+    const name = uniqueName('env');
+    const file = outputFile('env');
+    await createConnector(w.api, name, recordingSinkConfig(topic, file));
+    const recs = await waitForRecorded(file, 2);
+    expect(recs.map((r) => r.value)).toEqual([{ id: 0 }, { id: 1 }]);
+    // worker_id uses the advertised host name from the environment
+    const status = await waitForState(w.api, name, 'RUNNING', { taskState: 'RUNNING', taskCount: 1 });
+    expect(status.connector.worker_id).toBe(`localhost:${w.port}`);
+    expect(status.tasks[0].worker_id).toBe(`localhost:${w.port}`);
     await w.stop();
-  });
+  }, 90_000);
 });
