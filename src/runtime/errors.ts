@@ -55,6 +55,17 @@ export function traceOf(error: Error): string {
   return parts.join('\n');
 }
 
+/** Connect writes the exception's Java class name (getClass().getName()); map our API errors to theirs. */
+const JAVA_CLASS_NAMES: Record<string, string> = {
+  DataException: 'org.apache.kafka.connect.errors.DataException',
+  RetriableException: 'org.apache.kafka.connect.errors.RetriableException',
+  ConnectException: 'org.apache.kafka.connect.errors.ConnectException',
+  ConfigException: 'org.apache.kafka.common.config.ConfigException',
+};
+export function javaClassName(error: Error): string {
+  return JAVA_CLASS_NAMES[error.name] ?? error.name;
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class ErrorHandler {
@@ -138,7 +149,7 @@ export class ErrorHandler {
       headers[p + 'task.id'] = String(this.identity.taskId);
       headers[p + 'stage'] = ctx.stage;
       headers[p + 'class.name'] = ctx.className;
-      headers[p + 'exception.class.name'] = ctx.error.name;
+      headers[p + 'exception.class.name'] = javaClassName(ctx.error);
       headers[p + 'exception.message'] = ctx.error.message;
       headers[p + 'exception.stacktrace'] = traceOf(ctx.error);
     }
