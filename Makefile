@@ -5,13 +5,16 @@
 #   make kafka-up     start the local Kafka broker (scripts/kafka.sh), 127.0.0.1:19092
 #   make kafka-down   stop it
 #   make kafka-smoke  kafkajs compatibility check against the broker
+#   make registry-up  start the Schema Registry (scripts/registry/registry.sh; needs the broker)
+#   make registry-down stop it
 #   make test         build, broker, jest (results in .cache/jest-results.json), broker stopped again
 #   make run          build, broker, worker in the foreground (config/worker.properties); Ctrl-C stops both
 #   make bench        build, broker, benchmark (when one exists)
 #   make clean        remove dist/ and .data/ (keeps the downloaded jars in .cache/)
 #
 # Set KAFKA_BOOTSTRAP_SERVERS=host:port to use your own broker: no local broker is
-# then started or stopped. JEST_ARGS passes extra arguments to jest
+# then started or stopped. Likewise SCHEMA_REGISTRY_URL=http://host:port/... uses your own
+# Confluent-compatible Schema Registry instead of the local one. JEST_ARGS passes extra arguments to jest
 # (e.g. make test JEST_ARGS="--selectProjects unit").
 
 SHELL := bash
@@ -24,10 +27,11 @@ MAKEFLAGS += --no-print-directory
 export npm_config_onnxruntime_node_install := skip
 
 KAFKA_SH := bash scripts/kafka.sh
+REGISTRY_SH := bash scripts/registry/registry.sh
 JEST_RESULTS := .cache/jest-results.json
 JEST_ARGS ?=
 
-.PHONY: install build kafka-up kafka-down kafka-fetch kafka-smoke test run bench clean
+.PHONY: install build kafka-up kafka-down kafka-fetch kafka-smoke registry-up registry-down test run bench clean
 
 # npm writes node_modules/.package-lock.json on every install: use it as the stamp
 install: node_modules/.package-lock.json
@@ -62,6 +66,20 @@ kafka-down:
 	  $(KAFKA_SH) stop
 	fi
 
+registry-up:
+	@if [[ -n "$${SCHEMA_REGISTRY_URL:-}" ]]; then
+	  echo "make: SCHEMA_REGISTRY_URL=$$SCHEMA_REGISTRY_URL is set, not starting a registry" >&2
+	else
+	  $(REGISTRY_SH) start
+	fi
+
+registry-down:
+	@if [[ -n "$${SCHEMA_REGISTRY_URL:-}" ]]; then
+	  echo "make: SCHEMA_REGISTRY_URL=$$SCHEMA_REGISTRY_URL is set, no local registry to stop" >&2
+	else
+	  $(REGISTRY_SH) stop
+	fi
+
 kafka-smoke: install
 	@node scripts/kafka-smoke.js --brokers "$${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:$${KAFKA_PORT:-19092}}"
 
@@ -82,13 +100,34 @@ fi
 broker_down() { if [[ "$$started_broker" == 1 ]]; then started_broker=0; $(KAFKA_SH) stop || true; fi; }
 endef
 
+# Shared by test (after BROKER_UP): the Schema Registry against that broker, unless the user gave
+# SCHEMA_REGISTRY_URL or one is already running; exports SCHEMA_REGISTRY_URL. A registry that does
+# not start is reported and the tests that need it fail with that message.
+define REGISTRY_UP
+started_registry=0
+if [[ -z "$${SCHEMA_REGISTRY_URL:-}" ]]; then
+  if url="$$($(REGISTRY_SH) status 2>/dev/null)"; then
+    echo "make: using the already running local schema registry" >&2
+  elif url="$$(REGISTRY_KAFKA_BOOTSTRAP="$$KAFKA_BOOTSTRAP_SERVERS" $(REGISTRY_SH) start)"; then
+    started_registry=1
+  else
+    echo "make: the schema registry did not start (see .data/registry/registry.log); tests that need it will fail" >&2
+    url="$$($(REGISTRY_SH) url)"
+  fi
+  export SCHEMA_REGISTRY_URL="$$url"
+fi
+registry_down() { if [[ "$$started_registry" == 1 ]]; then started_registry=0; $(REGISTRY_SH) stop || true; fi; }
+endef
+
 test: build
 	@$(BROKER_UP)
 	trap broker_down EXIT
+	$(REGISTRY_UP)
+	trap 'registry_down; broker_down' EXIT
 	trap 'exit 130' INT TERM
 	mkdir -p .cache
 	rm -f $(JEST_RESULTS)
-	echo "make: jest against KAFKA_BOOTSTRAP_SERVERS=$$KAFKA_BOOTSTRAP_SERVERS" >&2
+	echo "make: jest against KAFKA_BOOTSTRAP_SERVERS=$$KAFKA_BOOTSTRAP_SERVERS SCHEMA_REGISTRY_URL=$${SCHEMA_REGISTRY_URL:-}" >&2
 	status=0
 	$(JEST) --ci --json --outputFile=$(JEST_RESULTS) $(JEST_ARGS) || status=$$?
 	exit $$status
