@@ -173,3 +173,14 @@ test('a schema file works without a registry: plain Avro binary in and out', asy
   // no subject was registered for this topic
   expect((await registry('GET', `/subjects/${output}-value/versions/latest`)).status).toBe(404);
 });
+
+test('the Avro example connector configs in connectors/ validate cleanly', async () => {
+  const files = ['iris-avro-to-avro', 'banknote-avro-to-json-file', 'iris-avro-schema-file', 'banknote-topic-record-strategy'];
+  for (const f of files) {
+    const { config } = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'connectors', `${f}.json`), 'utf8')) as { config: Record<string, string> };
+    const cls = encodeURIComponent(config['connector.class']!);
+    const res = await worker.api.put(`/connector-plugins/${cls}/config/validate`, { ...config, name: f });
+    const errors = (res.body.configs as { value: { name: string; errors: string[] } }[]).filter((c) => c.value.errors.length > 0).map((c) => `${c.value.name}: ${c.value.errors.join('; ')}`);
+    expect([f, res.status, errors]).toEqual([f, 200, []]);
+  }
+});
