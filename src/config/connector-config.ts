@@ -95,7 +95,7 @@ function stringify(key: ConfigKey, raw: string | undefined): string | null {
  * Validates a connector config against the framework keys, the connector's own keys and every
  * transformation/predicate alias. Throws only when `connector.class` is unknown (Connect's 500).
  */
-export function validateConnectorConfig(given: Readonly<Record<string, string | null>>, registry: PluginRegistry): ValidationReport {
+export function validateConnectorConfig(given: Readonly<Record<string, string | null>>, registry: PluginRegistry, overridePolicy: 'All' | 'None' | 'Principal' = 'All'): ValidationReport {
   // A null value is an error of its own key; the rest is validated as if the key were absent.
   const nullKeys = Object.keys(given).filter((k) => given[k] === null);
   const config: ConfigMap = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== null)) as ConfigMap;
@@ -184,6 +184,19 @@ export function validateConnectorConfig(given: Readonly<Record<string, string | 
       }
     } catch (e) {
       report('connector.class')?.errors.push((e as Error).message);
+    }
+  }
+
+  // client overrides, checked against the worker's connector.client.config.override.policy
+  if (overridePolicy !== 'All') {
+    const allowed = overridePolicy === 'Principal' ? ['sasl.jaas.config', 'sasl.mechanism', 'security.protocol'] : [];
+    for (const key of Object.keys(config)) {
+      const m = /^(consumer|producer|admin)\.override\.(.+)$/.exec(key);
+      if (!m || allowed.includes(m[2]!)) continue;
+      const message = `The '${overridePolicy}' policy does not allow '${m[2]}' to be overridden in the connector configuration.`;
+      const r = report(key);
+      if (r) r.errors.push(message);
+      else reports.push({ key: null, name: key, value: config[key] ?? null, errors: [message] });
     }
   }
 

@@ -29,6 +29,7 @@ const def: ConfigDef = [
   { name: 'access.control.allow.methods', type: 'STRING', default: '', importance: 'LOW', documentation: 'CORS allowed methods; defaults to GET,POST,HEAD.' },
   { name: 'topic.tracking.enable', type: 'BOOLEAN', default: true, importance: 'LOW', documentation: 'Track the topics each connector uses.' },
   { name: 'topic.tracking.allow.reset', type: 'BOOLEAN', default: true, importance: 'LOW', documentation: 'Allow resetting tracked topics.' },
+  { name: 'connector.client.config.override.policy', type: 'STRING', default: 'All', importance: 'MEDIUM', documentation: 'Which consumer.override./producer.override./admin.override. settings connectors may set: All, None or Principal.', validator: (v, n) => (typeof v === 'string' && !['all', 'none', 'principal'].includes(v.toLowerCase()) ? `Invalid value ${v} for configuration ${n}: must be All, None or Principal` : undefined) },
   { name: 'log.level', type: 'STRING', default: 'INFO', importance: 'LOW', documentation: 'Root log level (kappa extension).' },
 ];
 
@@ -61,6 +62,7 @@ export interface WorkerConfig {
   readonly topicTracking: boolean;
   readonly topicTrackingReset: boolean;
   readonly logLevel: string;
+  readonly clientOverridePolicy: 'All' | 'None' | 'Principal';
   /** worker-wide `consumer.*`, `producer.*`, `admin.*` client settings, prefix removed */
   readonly consumerProps: Readonly<Record<string, string>>;
   readonly producerProps: Readonly<Record<string, string>>;
@@ -124,6 +126,7 @@ export function compileWorkerConfig(raw: Record<string, string>): WorkerConfig {
     topicTracking: values['topic.tracking.enable'] as boolean,
     topicTrackingReset: values['topic.tracking.allow.reset'] as boolean,
     logLevel: values['log.level'] as string,
+    clientOverridePolicy: ({ all: 'All', none: 'None', principal: 'Principal' } as const)[(values['connector.client.config.override.policy'] as string).toLowerCase() as 'all' | 'none' | 'principal'],
     consumerProps: Object.freeze(withPrefix(raw, 'consumer.')),
     producerProps: Object.freeze(withPrefix(raw, 'producer.')),
     adminProps: Object.freeze(withPrefix(raw, 'admin.')),

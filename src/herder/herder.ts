@@ -78,19 +78,27 @@ export class Herder {
       { topic: c.statusTopic, partitions: c.statusPartitions, replicationFactor: c.statusReplicationFactor, config: { 'cleanup.policy': 'compact' } },
       { topic: c.offsetTopic, partitions: c.offsetPartitions, replicationFactor: c.offsetReplicationFactor, config: { 'cleanup.policy': 'compact' } },
     ]);
-    const reader = this.deps.kafka.topicReader([c.configTopic, c.statusTopic], (m) => {
+    // Freshly created topics may answer "not the leader" for a moment: replay again on such errors.
+    for (let attempt = 1; ; attempt++) {
+      const reader = this.deps.kafka.topicReader([c.configTopic, c.statusTopic], (m) => {
+        try {
+          if (m.topic === c.configTopic) this.configStore.applyMessage(m);
+          else this.statusStore.applyMessage(m);
+        } catch (e) {
+          this.log.warn(`Skipping an unreadable record in ${m.topic} at offset ${m.offset}: ${(e as Error).message}`);
+        }
+      }, `${c.groupId}-state-reader-${process.pid}-${Date.now()}`);
       try {
-        if (m.topic === c.configTopic) this.configStore.applyMessage(m);
-        else this.statusStore.applyMessage(m);
+        await reader.readToEnd();
+        break;
       } catch (e) {
-        this.log.warn(`Skipping an unreadable record in ${m.topic} at offset ${m.offset}: ${(e as Error).message}`);
+        if (attempt >= 5) throw e;
+        this.log.warn(`Reading the cluster state failed (attempt ${attempt}), retrying: ${(e as Error).message}`);
+        await new Promise((r) => setTimeout(r, 1000 * attempt));
+      } finally {
+        // This worker is the only writer of the cluster state: after replay, it applies its own writes.
+        await reader.stop();
       }
-    }, `${c.groupId}-state-reader-${process.pid}-${Date.now()}`);
-    try {
-      await reader.readToEnd();
-    } finally {
-      // This worker is the only writer of the cluster state: after replay, it applies its own writes.
-      await reader.stop();
     }
     this.configStore.compactAfterReplay();
     const names = this.configStore.names();
@@ -175,7 +183,7 @@ export class Herder {
 
   validate(config: Readonly<Record<string, string | null>>): ValidationReport {
     try {
-      return validateConnectorConfig(config, this.deps.registry);
+      return validateConnectorConfig(config, this.deps.registry, this.deps.config.clientOverridePolicy);
     } catch (e) {
       if (e instanceof UnknownConnectorError) throw new ServerError(e.message);
       throw e;

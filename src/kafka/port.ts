@@ -57,7 +57,8 @@ export interface GroupConsumerOptions {
   onAssignment?(assigned: { topic: string; partition: number }[]): void;
   sessionTimeoutMs?: number;
   maxBytesPerPartition?: number;
-  fromBeginning?: boolean;
+  /** the connector's `consumer.override.*` settings (prefix removed), over the worker's `consumer.*` */
+  overrides?: Record<string, string>;
 }
 
 export interface BatchControl {
@@ -247,16 +248,16 @@ export class KafkaClient {
     return out.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
   }
 
-  /** Sets committed offsets of an inactive group; a null offset rewinds the partition to its earliest offset. */
+  /**
+   * Sets committed offsets of an inactive group. A null offset removes the partition's position:
+   * kafkajs has no OffsetDelete call, so -1 is committed, which every client reads as "no committed
+   * offset" (GET offsets then omits it, and the consumer applies auto.offset.reset).
+   */
   async setGroupOffsets(groupId: string, offsets: { topic: string; partition: number; offset: number | null }[]): Promise<void> {
     const admin = await this.getAdmin();
     const byTopic = new Map<string, { partition: number; offset: string }[]>();
     for (const o of offsets) {
-      let offset = o.offset;
-      if (offset === null) {
-        const low = (await withRetry(() => admin.fetchTopicOffsets(o.topic))).find((x) => x.partition === o.partition);
-        offset = Number(low?.low ?? 0);
-      }
+      const offset = o.offset ?? -1;
       const list = byTopic.get(o.topic) ?? [];
       list.push({ partition: o.partition, offset: String(offset) });
       byTopic.set(o.topic, list);
@@ -345,12 +346,22 @@ export class KafkaClient {
     });
   }
 
-  /** A member of a consumer group that hands over batches per partition. */
+  /**
+   * A member of a consumer group that hands over batches per partition. Settings come from the
+   * worker's `consumer.*` and the connector's `consumer.override.*` (Java names). A subscribed topic
+   * that does not exist yet is waited for (the task stays RUNNING), and a `topicsRegex`
+   * subscription picks up new matching topics every `metadata.max.age.ms` (30 s by default here).
+   */
   groupConsumer(opts: GroupConsumerOptions): GroupConsumer {
-    const tuning = compact(consumerTuning(this.options.consumerProps));
+    const props = { ...this.options.consumerProps, ...(opts.overrides ?? {}) };
+    const tuning = compact(consumerTuning(props));
+    const fromBeginning = (props['auto.offset.reset'] ?? 'earliest').toLowerCase() !== 'latest';
+    const allowAutoTopicCreation = (props['allow.auto.create.topics'] ?? 'true').toLowerCase() === 'true';
+    const metadataMaxAgeMs = Number(props['metadata.max.age.ms'] ?? 30000);
+    const log = this.options.logger;
     const consumer: Consumer = this.kafka.consumer({
       groupId: opts.groupId,
-      allowAutoTopicCreation: false,
+      allowAutoTopicCreation,
       sessionTimeout: opts.sessionTimeoutMs ?? 30000,
       heartbeatInterval: 3000,
       retry: { retries: 8 },
@@ -360,7 +371,8 @@ export class KafkaClient {
     let stopped = false;
     let stopping: Promise<void> | undefined;
     let running = false;
-    const subscribed = () => [...(opts.topics ?? []), ...(opts.topicsRegex ? [opts.topicsRegex] : [])];
+    let refreshTimer: NodeJS.Timeout | undefined;
+    let regexTopics = new Set<string>();
     let pausedTopics: string[] = [];
     const knownTopics = new Set<string>(opts.topics ?? []);
     consumer.on(consumer.events.CRASH, (event) => {
@@ -375,31 +387,69 @@ export class KafkaClient {
       if (pausedTopics.length > 0) consumer.pause(pausedTopics.map((topic) => ({ topic })));
       opts.onAssignment?.(assigned);
     });
+    const matchingTopics = async () => (opts.topicsRegex ? (await this.listTopics()).filter((t) => opts.topicsRegex!.test(t)).sort() : []);
+    const run = () => consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: async (payload: EachBatchPayload) => {
+        const { batch } = payload;
+        if (batch.messages.length === 0) return;
+        const messages = batch.messages.map((m) => toMessage(m, batch.topic, batch.partition));
+        await opts.onBatch(messages, batch.topic, batch.partition, {
+          isStale: () => payload.isStale() || !payload.isRunning() || stopped,
+          heartbeat: () => payload.heartbeat(),
+        });
+        if (!stopped && payload.isRunning() && !payload.isStale()) {
+          payload.resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
+        }
+      },
+    });
+    /** Subscribes and runs; waits (without failing) while a named topic does not exist yet. */
+    const subscribeAndRun = async () => {
+      let delay = 500;
+      for (;;) {
+        if (stopped) return;
+        try {
+          if (opts.topicsRegex) {
+            regexTopics = new Set(await matchingTopics());
+            if (regexTopics.size > 0) await consumer.subscribe({ topics: [opts.topicsRegex], fromBeginning });
+          } else {
+            await consumer.subscribe({ topics: opts.topics ?? [], fromBeginning });
+          }
+          if (opts.topicsRegex && regexTopics.size === 0) return; // nothing to consume until a topic appears
+          running = true;
+          await run();
+          return;
+        } catch (e) {
+          const err = e as { type?: string; message?: string };
+          const missing = err.type === 'UNKNOWN_TOPIC_OR_PARTITION' || /does not host this topic-partition|not present in metadata/i.test(err.message ?? '');
+          if (!missing) throw e;
+          log.info(`Waiting for topic(s) ${(opts.topics ?? []).join(',')} to exist (${opts.groupId})`);
+          await new Promise((r) => setTimeout(r, delay));
+          delay = Math.min(delay * 2, 5000);
+        }
+      }
+    };
+    const refreshRegex = async () => {
+      if (stopped) return;
+      const now = await matchingTopics();
+      if (now.every((t) => regexTopics.has(t))) return;
+      log.info(`New topics match ${String(opts.topicsRegex)}: ${now.filter((t) => !regexTopics.has(t)).join(',')}; resubscribing (${opts.groupId})`);
+      if (running) { running = false; await consumer.stop(); }
+      await subscribeAndRun();
+    };
     return {
       start: async () => {
         await consumer.connect();
-        await consumer.subscribe({ topics: subscribed(), fromBeginning: opts.fromBeginning ?? true });
-        running = true;
-        await consumer.run({
-          autoCommit: false,
-          eachBatchAutoResolve: false,
-          partitionsConsumedConcurrently: 1,
-          eachBatch: async (payload: EachBatchPayload) => {
-            const { batch } = payload;
-            if (batch.messages.length === 0) return;
-            const messages = batch.messages.map((m) => toMessage(m, batch.topic, batch.partition));
-            await opts.onBatch(messages, batch.topic, batch.partition, {
-              isStale: () => payload.isStale() || !payload.isRunning() || stopped,
-              heartbeat: () => payload.heartbeat(),
-            });
-            if (!stopped && payload.isRunning() && !payload.isStale()) {
-              payload.resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
-            }
-          },
-        });
+        await subscribeAndRun();
+        if (opts.topicsRegex && !stopped) {
+          refreshTimer = setInterval(() => { refreshRegex().catch((e) => { if (!stopped) opts.onCrash?.(e as Error); }); }, metadataMaxAgeMs);
+          refreshTimer.unref();
+        }
       },
       pause: () => {
-        pausedTopics = [...knownTopics];
+        pausedTopics = [...knownTopics, ...regexTopics];
         if (running && pausedTopics.length > 0) consumer.pause(pausedTopics.map((topic) => ({ topic })));
       },
       resume: () => {
@@ -413,6 +463,7 @@ export class KafkaClient {
       },
       stop: () => {
         stopped = true;
+        if (refreshTimer) clearInterval(refreshTimer);
         stopping ??= consumer.disconnect().catch(() => undefined);
         return stopping;
       },

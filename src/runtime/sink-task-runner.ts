@@ -9,6 +9,7 @@ import type { ConfigMap, Converter, Logger, SchemaAndValue, SinkRecord, SinkTask
 import type { GroupConsumer, KafkaClient, ConsumedMessage, TopicPartitionOffset } from '../kafka/port';
 import { ErrorHandler, isRetriable, traceOf, type ErrorHandlingConfig } from './errors';
 import { stepApplies, closeChain, type ChainStep } from './transformation-chain';
+import { withPrefix } from '../config/parse';
 
 export type TaskState = 'UNASSIGNED' | 'RUNNING' | 'PAUSED' | 'FAILED';
 
@@ -89,6 +90,7 @@ export class SinkTaskRunner {
         clientId: `connector-consumer-${o.connector}-${o.taskId}`,
         topics: o.topics.length > 0 ? o.topics : undefined,
         topicsRegex: o.topicsRegex ? new RegExp(`^(?:${o.topicsRegex})$`) : undefined,
+        overrides: withPrefix(o.connectorConfig, 'consumer.override.'),
         onBatch: (messages, topic, partition, control) =>
           this.serial.run(() => this.processBatch(messages, topic, partition, control.isStale)).catch((e: Error) => this.fail(e)),
         onCrash: (e) => this.fail(e),
