@@ -1,0 +1,122 @@
+'use strict';
+/** Starts the worker (`node dist/main.js <props>`) as a child process on a free port with its own internal topics. */
+const { spawn } = require('child_process');
+const fs = require('fs');
+const net = require('net');
+const os = require('os');
+const path = require('path');
+const { BOOTSTRAP, sleep } = require('./kafka');
+
+const REPO_ROOT = path.resolve(__dirname, '..', '..');
+const MAIN_JS = process.env.KAPPA_WORKER_MAIN ? path.resolve(process.env.KAPPA_WORKER_MAIN) : path.join(REPO_ROOT, 'dist', 'main.js');
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function request(method, url, body) {
+  const res = await fetch(url, {
+    method,
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await res.text();
+  let json = null;
+  try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
+  return { status: res.status, body: json, text };
+}
+
+/**
+ * Starts a worker; `props` override the defaults. Resolves once GET /health answers 200.
+ * Returns { url, suffix, internalTopics, request(method, path, body), stop(), logs() }.
+ */
+async function startWorker(props = {}) {
+  if (!fs.existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} is missing: build first (npx tsc -p tsconfig.json)`);
+  const port = await freePort();
+  const suffix = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+  const internalTopics = [`kappa-bench-${suffix}-configs`, `kappa-bench-${suffix}-offsets`, `kappa-bench-${suffix}-status`];
+  const all = {
+    'bootstrap.servers': BOOTSTRAP,
+    'group.id': `kappa-bench-${suffix}`,
+    'config.storage.topic': internalTopics[0],
+    'offset.storage.topic': internalTopics[1],
+    'status.storage.topic': internalTopics[2],
+    'config.storage.replication.factor': '1',
+    'offset.storage.replication.factor': '1',
+    'status.storage.replication.factor': '1',
+    listeners: `http://127.0.0.1:${port}`,
+    'rest.advertised.host.name': '127.0.0.1',
+    'rest.advertised.port': String(port),
+    'key.converter': 'org.apache.kafka.connect.storage.StringConverter',
+    'value.converter': 'org.apache.kafka.connect.json.JsonConverter',
+    'value.converter.schemas.enable': 'false',
+    'offset.flush.interval.ms': '1000',
+    ...props,
+  };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kappa-bench-'));
+  const file = path.join(dir, 'worker.properties');
+  fs.writeFileSync(file, Object.entries(all).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith('CONNECT_')) delete env[k];
+  delete env.NODE_OPTIONS;
+  const child = spawn(process.execPath, [MAIN_JS, file], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const append = (b) => { output += b.toString('utf8'); if (output.length > 1_000_000) output = output.slice(-500_000); };
+  child.stdout.on('data', append);
+  child.stderr.on('data', append);
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`worker exited during startup:\n${output.slice(-3000)}`);
+    try {
+      const res = await request('GET', `${url}/health`);
+      if (res.status === 200) break;
+    } catch { /* not up yet */ }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`worker not healthy after 60 s:\n${output.slice(-3000)}`);
+    }
+    await sleep(200);
+  }
+  return {
+    url,
+    suffix,
+    internalTopics,
+    request: (method, p, body) => request(method, url + p, body),
+    logs: () => output,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      await exited;
+      clearTimeout(t);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls GET /connectors/{name}/status until the connector and all its tasks are RUNNING. */
+async function waitRunning(worker, name, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    const res = await worker.request('GET', `/connectors/${name}/status`);
+    last = res.text;
+    const s = res.body;
+    if (res.status === 200 && s.connector.state === 'RUNNING' && s.tasks.length > 0 && s.tasks.every((t) => t.state === 'RUNNING')) return s;
+    if (s && s.tasks && s.tasks.some((t) => t.state === 'FAILED')) throw new Error(`connector ${name} has a FAILED task: ${last.slice(0, 2000)}`);
+    if (Date.now() > deadline) throw new Error(`connector ${name} not RUNNING after ${timeoutMs} ms: ${last.slice(0, 2000)}`);
+    await sleep(100);
+  }
+}
+
+module.exports = { MAIN_JS, REPO_ROOT, startWorker, waitRunning };
