@@ -67,7 +67,9 @@ async function startWorker(props = {}) {
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('CONNECT_')) delete env[k];
   delete env.NODE_OPTIONS;
-  const child = spawn(process.execPath, [MAIN_JS, file], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // e.g. KAPPA_BENCH_WORKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/kappa-prof" to profile the worker
+  const nodeArgs = (process.env.KAPPA_BENCH_WORKER_NODE_ARGS || '').split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, MAIN_JS, file], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const append = (b) => { output += b.toString('utf8'); if (output.length > 1_000_000) output = output.slice(-500_000); };
   child.stdout.on('data', append);

@@ -7,7 +7,7 @@
  * is split into requests of at most ~800 KB per partition.
  */
 /** same split limit as the worker's Kafka port (80 % of max.request.size 1 MB) */
-const MAX_REQUEST_BYTES = Math.floor(1048576 * 0.8);
+const MAX_REQUEST_BYTES = Number(process.env.KAPPA_BENCH_RAW_SPLIT_BYTES) || Math.floor(1048576 * 0.8);
 
 module.exports = {
   name: 'raw-kafkajs',
