@@ -91,8 +91,23 @@ export class SinkTaskRunner {
         topics: o.topics.length > 0 ? o.topics : undefined,
         topicsRegex: o.topicsRegex ? new RegExp(`^(?:${o.topicsRegex})$`) : undefined,
         overrides: withPrefix(o.connectorConfig, 'consumer.override.'),
-        onBatch: (messages, topic, partition, control) =>
-          this.serial.run(() => this.processBatch(messages, topic, partition, control.isStale)).catch((e: Error) => this.fail(e)),
+        onBatch: async (messages, topic, partition, control) => {
+          // Scoring and learning may hold a batch for a while (inference runs off the event loop):
+          // keep the group membership alive meanwhile.
+          const heartbeat = setInterval(() => { control.heartbeat().catch(() => undefined); }, 3000);
+          try {
+            await this.serial.run(() => this.processBatch(messages, topic, partition, control.isStale));
+          } catch (e) {
+            this.fail(e as Error);
+          } finally {
+            clearInterval(heartbeat);
+          }
+        },
+        onAssignment: (assigned) => {
+          // Never commit for partitions this task no longer owns: that could move another task's position back.
+          const owned = new Set(assigned.map((a) => `${a.topic}:${a.partition}`));
+          for (const key of [...this.putOffsets.keys()]) if (!owned.has(key)) this.putOffsets.delete(key);
+        },
         onCrash: (e) => this.fail(e),
       });
       if (this.paused) this.consumer.pause();
