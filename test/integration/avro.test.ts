@@ -52,18 +52,21 @@ async function readRaw(topic: string, expected: number, timeoutMs = 30_000): Pro
   const out: RawRecord[] = [];
   const consumer = getKafka().consumer({ groupId: uniqueName('avro-it-reader') });
   await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k] = String(v);
-      out.push({ offset: Number(message.offset), key: message.key, value: message.value, headers });
-    },
-  });
-  const deadline = Date.now() + timeoutMs;
-  while (out.length < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  await new Promise((r) => setTimeout(r, 300)); // a moment for unexpected extra records
-  await consumer.disconnect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k] = String(v);
+        out.push({ offset: Number(message.offset), key: message.key, value: message.value, headers });
+      },
+    });
+    const deadline = Date.now() + timeoutMs;
+    while (out.length < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 300)); // a moment for unexpected extra records
+  } finally {
+    await consumer.disconnect();
+  }
   return out.sort((a, b) => a.offset - b.offset);
 }
 

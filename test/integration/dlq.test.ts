@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as avro from 'avsc';
 import {
-  KAFKA_TOPIC_SINK, REPO_ROOT, closeKafka, createConnector, createTopic, expectStatus, getKafka, groupOffsets, startWorker, stopAllWorkers,
+  KAFKA_TOPIC_SINK, REPO_ROOT, closeKafka, createConnector, createTopic, expectStatus, getAdmin, getKafka, groupOffsets, startWorker, stopAllWorkers,
   uniqueName, waitFor, waitForState, waitForTaskState, type Worker,
 } from './helpers';
 
@@ -57,22 +57,29 @@ async function produceRaw(topic: string, records: Input[]): Promise<void> {
   }
 }
 
+async function waitForTopic(topic: string): Promise<void> {
+  await waitFor(async () => ((await (await getAdmin()).listTopics()).includes(topic) ? true : undefined), { timeoutMs: 45_000, description: `topic ${topic}` });
+}
+
 async function readRaw(topic: string, expected: number, timeoutMs = 30_000): Promise<RawRecord[]> {
   const out: RawRecord[] = [];
   const consumer = getKafka().consumer({ groupId: uniqueName('dlq-it-reader') });
   await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      const headers: Record<string, Buffer> = {};
-      for (const [k, v] of Object.entries(message.headers ?? {})) if (Buffer.isBuffer(v)) headers[k] = v;
-      out.push({ offset: Number(message.offset), key: message.key, value: message.value, headers });
-    },
-  });
-  const deadline = Date.now() + timeoutMs;
-  while (out.length < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  await new Promise((r) => setTimeout(r, 500)); // extra records would show up here
-  await consumer.disconnect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const headers: Record<string, Buffer> = {};
+        for (const [k, v] of Object.entries(message.headers ?? {})) if (Buffer.isBuffer(v)) headers[k] = v;
+        out.push({ offset: Number(message.offset), key: message.key, value: message.value, headers });
+      },
+    });
+    const deadline = Date.now() + timeoutMs;
+    while (out.length < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 500)); // extra records would show up here
+  } finally {
+    await consumer.disconnect();
+  }
   return out.sort((a, b) => a.offset - b.offset);
 }
 
@@ -127,14 +134,8 @@ test('tolerance=all: bad Avro and a throwing transform go to the DLQ with Connec
 
   const bad = inputs.filter((r) => r.bad);
   const good = inputs.filter((r) => !r.bad);
-  const dlqRecords = await waitFor(async () => {
-    try {
-      const recs = await readRaw(dlq, bad.length, 5_000);
-      return recs.length >= bad.length ? recs : undefined;
-    } catch {
-      return undefined; // the DLQ topic does not exist yet
-    }
-  }, { timeoutMs: 45_000, description: 'DLQ records' });
+  await waitForTopic(dlq); // created by the runtime on the first DLQ record
+  const dlqRecords = await readRaw(dlq, bad.length, 45_000);
   const outRecords = await readRaw(output, good.length);
 
   // count check: nothing lost, nothing duplicated
@@ -200,14 +201,8 @@ test('tolerance=all: JSON without the envelope while schemas.enable=true goes to
     'errors.tolerance': 'all', 'errors.deadletterqueue.topic.name': dlq,
     'errors.deadletterqueue.topic.replication.factor': '1', 'errors.deadletterqueue.context.headers.enable': 'true',
   });
-  const dlqRecords = await waitFor(async () => {
-    try {
-      const recs = await readRaw(dlq, 1, 3_000);
-      return recs.length >= 1 ? recs : undefined;
-    } catch {
-      return undefined;
-    }
-  }, { timeoutMs: 45_000, description: 'DLQ record' });
+  await waitForTopic(dlq);
+  const dlqRecords = await readRaw(dlq, 1, 45_000);
   const outRecords = await readRaw(output, 3);
   expect(outRecords.length + dlqRecords.length).toBe(inputs.length);
   expect(dlqRecords).toHaveLength(1);

@@ -48,12 +48,15 @@ async function readRaw(topic: string, expected: number, timeoutMs = 30_000): Pro
   const out: { offset: number; key: string; value: Buffer | null }[] = [];
   const consumer = getKafka().consumer({ groupId: uniqueName('smt-it-reader') });
   await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({ eachMessage: async ({ message }) => { out.push({ offset: Number(message.offset), key: message.key!.toString(), value: message.value }); } });
-  const deadline = Date.now() + timeoutMs;
-  while (out.length < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  await new Promise((r) => setTimeout(r, 500));
-  await consumer.disconnect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => { out.push({ offset: Number(message.offset), key: message.key!.toString(), value: message.value }); } });
+    const deadline = Date.now() + timeoutMs;
+    while (out.length < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 500));
+  } finally {
+    await consumer.disconnect();
+  }
   return out.sort((a, b) => a.offset - b.offset);
 }
 
