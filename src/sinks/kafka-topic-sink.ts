@@ -39,8 +39,18 @@ class KafkaTopicSinkTask implements SinkTask {
     const ctx = this.context!;
     const out: ProducedRecord[] = new Array(records.length);
     const topics = records.map((r) => this.template.split('${topic}').join(r.topic));
-    if (ctx.keyConverter.prepareEncode) await ctx.keyConverter.prepareEncode(topics[0]!, records.map((r) => r.keySchema));
-    if (ctx.valueConverter.prepareEncode) await ctx.valueConverter.prepareEncode(topics[0]!, records.map((r) => r.valueSchema));
+    // Converters that register schemas (Avro with a registry) prepare once per target topic.
+    if (ctx.keyConverter.prepareEncode || ctx.valueConverter.prepareEncode) {
+      const byTopic = new Map<string, SinkRecord[]>();
+      records.forEach((r, i) => {
+        const list = byTopic.get(topics[i]!);
+        if (list) list.push(r); else byTopic.set(topics[i]!, [r]);
+      });
+      for (const [topic, list] of byTopic) {
+        await ctx.keyConverter.prepareEncode?.(topic, list.map((r) => r.keySchema));
+        await ctx.valueConverter.prepareEncode?.(topic, list.map((r) => r.valueSchema));
+      }
+    }
     for (let i = 0; i < records.length; i++) {
       const r = records[i]!;
       const topic = topics[i]!;
