@@ -7,6 +7,8 @@
  *
  *   node bench/run.js [--records N] [--partitions P] [--only name,name] [--no-write]
  *
+ * --only takes scenario names or groups: `serving` selects every `serving-*` scenario.
+ *
  * Results: bench/results/<timestamp>.json and bench/results/latest.json, plus a table on stdout.
  * The worker scenarios start dist/main.js (build first: npx tsc -p tsconfig.json; `make bench` does).
  */
@@ -28,6 +30,7 @@ function parseArgs(argv) {
     else if (a === '--help' || a === '-h') {
       process.stdout.write('usage: node bench/run.js [--records N] [--partitions P] [--only name,name] [--no-write]\n');
       process.stdout.write(`scenarios: ${scenarios.map((s) => s.name).join(', ')}\n`);
+      process.stdout.write('--only also takes a group (a name prefix before "-"): e.g. --only serving\n');
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -71,7 +74,8 @@ function table(rows) {
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   if (!fs.existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} is missing: build first (npx tsc -p tsconfig.json or make bench)`);
-  const selected = args.only ? scenarios.filter((s) => args.only.includes(s.name)) : scenarios;
+  // a name selects that scenario, a group `x` every scenario named `x-…`
+  const selected = args.only ? scenarios.filter((s) => args.only.some((o) => s.name === o || s.name.startsWith(`${o}-`))) : scenarios;
   if (selected.length === 0) throw new Error(`no scenario matches ${args.only}`);
   const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const bk = new BenchKafka();
@@ -91,21 +95,24 @@ async function main() {
       try {
         const r = await s.run(ctx);
         const steady = (r.last - r.first) / 1000;
+        // a scenario may move fewer records than --records (r.records) and add its own metrics (r.serving)
+        const n = r.records ?? args.records;
         const row = {
           name: s.name,
           description: s.description,
           baseline: !!s.baseline,
-          records: args.records,
+          records: n,
           outputRecords: r.outputRecords,
           // from the first output record seen to the last one (polled every 25 ms): the steady rate
           steadySeconds: steady,
-          recordsPerSec: Math.round(args.records / Math.max(steady, 0.001)),
+          recordsPerSec: Math.round(n / Math.max(steady, 0.001)),
           // from the scenario's start (consumer.run / POST /connectors) to the last output record: includes group join, task start
           endToEndSeconds: (r.last - r.t0) / 1000,
-          endToEndRecordsPerSec: Math.round(args.records / Math.max((r.last - r.t0) / 1000, 0.001)),
+          endToEndRecordsPerSec: Math.round(n / Math.max((r.last - r.t0) / 1000, 0.001)),
           // from the start until all input offsets were committed
           commitSeconds: (r.committedAt - r.t0) / 1000,
         };
+        if (r.serving) row.serving = r.serving;
         rows.push(row);
         log(`${s.name}: ${row.recordsPerSec} records/s (steady ${steady.toFixed(2)} s, end-to-end ${row.endToEndSeconds.toFixed(2)} s)`);
       } catch (e) {
@@ -140,6 +147,11 @@ async function main() {
   process.stdout.write(table(rows) + '\n\n');
   process.stdout.write('records/s = records / (last − first output record seen); vs raw = ratio to raw-kafkajs; ' +
     'end-to-end = start → last output (incl. group join); commit = start → all offsets committed\n');
+  // scenarios with their own metrics bring a table function (one table per distinct function)
+  for (const t of new Set(selected.map((s) => s.table).filter(Boolean))) {
+    const text = t(rows);
+    if (text) process.stdout.write(`\n${text}\n`);
+  }
   if (args.write) {
     const dir = path.join(__dirname, 'results');
     fs.mkdirSync(dir, { recursive: true });

@@ -8,6 +8,7 @@
  */
 const raw = require('./raw-kafkajs');
 const { pipelineScenario } = require('./pipeline');
+const serving = require('./serving');
 
 module.exports = [
   raw,
@@ -26,5 +27,36 @@ module.exports = [
       'transforms.rename.type': 'org.apache.kafka.connect.transforms.ReplaceField$Value',
       'transforms.rename.renames': 'seq:sequence',
     },
+  }),
+  // model serving (bench/scenarios/serving.js, docs/benchmarks.md "Model serving"); `--only serving` runs these
+  serving.servingThroughput({
+    name: 'serving-passthrough-iris',
+    description: 'worker: pass-through of the iris records (no transform, worker defaults): the ceiling of the serving rows',
+    maxRecords: 100_000,
+  }),
+  ...[1, 16, 128, 512].flatMap((batch) => [null, 'iris-logreg', 'iris-rf'].map((model) => serving.servingThroughput({
+    name: `serving-${model ? model.slice(5) : 'passthrough'}-b${batch}`,
+    description: model
+      ? `worker: Score with ${model}, kappa.model.batch.max.records=${batch}, task batches of ≤ ${batch} records`
+      : `worker: pass-through of the iris records in task batches of ≤ ${batch} records (the ceiling at this batch size)`,
+    model,
+    batch,
+    maxRecords: { 1: 5_000, 16: 30_000, 128: 100_000, 512: 100_000 }[batch],
+  }))),
+  serving.servingThroughput({
+    name: 'serving-logreg-default',
+    description: 'worker: Score with iris-logreg, worker defaults (batch.max.records=256, fetch not bounded)',
+    model: 'iris-logreg',
+    batch: 256,
+    fetchBounded: false,
+    maxRecords: 100_000,
+  }),
+  serving.servingLatency({
+    name: 'serving-latency',
+    description: 'worker: Score with iris-logreg at 2,000 records/s offered for 10 s: produce → output latency',
+  }),
+  serving.servingSwap({
+    name: 'serving-swap',
+    description: 'worker: Score under a 2,000 records/s stream; publish versions 2..5 (REST, topic): time to the first record scored',
   }),
 ];
