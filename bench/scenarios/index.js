@@ -59,4 +59,7 @@ module.exports = [
     name: 'serving-swap',
     description: 'worker: Score under a 2,000 records/s stream; publish versions 2..5 (REST, topic): time to the first record scored',
   }),
+  // online learning (bench/scenarios/learn.js): Learn through Kafka beside the pass-through of the
+  // same data; the first of them also runs the in-process learner and scikit-learn microbenchmarks
+  ...require('./learn'),
 ];
