@@ -8,7 +8,8 @@
 #   make registry-up  start the Schema Registry (scripts/registry/registry.sh; needs the broker)
 #   make registry-down stop it
 #   make test         build, broker, jest (results in .cache/jest-results.json), broker stopped again
-#   make run          build, broker, worker in the foreground (config/worker.properties); Ctrl-C stops both
+#   make run          build, broker, worker in the foreground (config/worker.properties) and the
+#                     online-learning demo (scripts/demo.sh; DEMO=0 skips it); Ctrl-C stops both
 #   make bench        build, broker, benchmark (when one exists)
 #   make clean        remove dist/ and .data/ (keeps the downloaded jars in .cache/)
 #
@@ -152,7 +153,7 @@ run: build
 	echo "make: worker on http://127.0.0.1:8083/ with bootstrap $$CONNECT_BOOTSTRAP_SERVERS (Ctrl-C to stop)" >&2
 	node dist/main.js config/worker.properties &
 	worker=$$!
-	if [[ -f scripts/demo.sh ]]; then
+	if [[ -f scripts/demo.sh && "$${DEMO:-1}" != 0 ]]; then
 	  (
 	    for _ in $$(seq 1 120); do
 	      kill -0 "$$worker" 2>/dev/null || exit 0
@@ -180,8 +181,10 @@ bench: build
 	fi
 	$(BROKER_UP)
 	trap broker_down EXIT
+	$(REGISTRY_UP)
+	trap 'registry_down; broker_down' EXIT
 	trap 'exit 130' INT TERM
-	"$${bench[@]}"
+	"$${bench[@]}" $(BENCH_ARGS)
 
 clean:
 	@$(KAFKA_SH) stop 2>/dev/null || true
