@@ -32,7 +32,7 @@ function irisRows() {
   return irisRowsCache;
 }
 
-/** Value of iris record i: `{"id","ts","x1".."x4"}` (~75 bytes); ts = produce time (ms). */
+/** Value of iris record i: `{"id","ts","x1".."x4"}` (~67 bytes); ts = produce time (ms). */
 function irisValue(i, ts) {
   const r = irisRows()[i % irisRows().length];
   return `{"id":${i},"ts":${ts},"x1":${r[0]},"x2":${r[1]},"x3":${r[2]},"x4":${r[3]}}`;

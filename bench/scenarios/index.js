@@ -32,7 +32,7 @@ module.exports = [
   serving.servingThroughput({
     name: 'serving-passthrough-iris',
     description: 'worker: pass-through of the iris records (no transform, worker defaults): the ceiling of the serving rows',
-    maxRecords: 100_000,
+    // --records (200,000): with fetches of up to 1 MB per partition, 100,000 records are only a few task batches
   }),
   ...[1, 16, 128, 512].flatMap((batch) => [null, 'iris-logreg', 'iris-rf'].map((model) => serving.servingThroughput({
     name: `serving-${model ? model.slice(5) : 'passthrough'}-b${batch}`,
@@ -49,7 +49,6 @@ module.exports = [
     model: 'iris-logreg',
     batch: 256,
     fetchBounded: false,
-    maxRecords: 100_000,
   }),
   serving.servingLatency({
     name: 'serving-latency',
