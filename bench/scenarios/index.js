@@ -61,4 +61,6 @@ module.exports = [
   // online learning (bench/scenarios/learn.js): Learn through Kafka beside the pass-through of the
   // same data; the first of them also runs the in-process learner and scikit-learn microbenchmarks
   ...require('./learn'),
+  // Avro with the Schema Registry (bench/scenarios/avro-2-smts.js, docs/benchmarks.md "Avro"): compare with pipeline-passthrough
+  require('./avro-2-smts'),
 ];
