@@ -4,10 +4,10 @@
  * one) with eachBatch, each batch re-sent as is (same key, value, partition) with one sendBatch
  * (acks=all), offsets resolved per batch and auto-committed every second (as the worker's
  * offset.flush.interval.ms=1000). No conversion, no transformation. Like the worker, a batch
- * is split into requests of at most ~800 KB per partition.
+ * is split into requests of at most 256 KB per partition.
  */
-/** same split limit as the worker's Kafka port (80 % of max.request.size 1 MB) */
-const MAX_REQUEST_BYTES = Number(process.env.KAPPA_BENCH_RAW_SPLIT_BYTES) || Math.floor(1048576 * 0.8);
+/** same split limit as the worker's Kafka port (min(256 KB, 80 % of max.request.size)) */
+const MAX_REQUEST_BYTES = Number(process.env.KAPPA_BENCH_RAW_SPLIT_BYTES) || 256 * 1024;
 
 module.exports = {
   name: 'raw-kafkajs',
