@@ -47,7 +47,9 @@ export function traceOf(error: Error): string {
   let current: unknown = error;
   let first = true;
   while (current instanceof Error) {
-    const stack = (current.stack ?? `${current.name}: ${current.message}`).replace(/^[^\n]*/, `${current.name}: ${current.message}`);
+    // Connect's errors carry their Java class names, as in Connect's traces (kcctl and UIs show these).
+    const head = `${javaClassName(current)}: ${current.message}`;
+    const stack = (current.stack ?? head).replace(/^[^\n]*/, head);
     parts.push(first ? stack : `Caused by: ${stack}`);
     first = false;
     current = (current as { cause?: unknown }).cause;
