@@ -1,6 +1,7 @@
 /** The `/connectors` resource: CRUD, lifecycle, status, tasks, topics and offsets. */
 import type { InitialState } from '../herder/herder';
 import { NotFoundError } from '../herder/errors';
+import { checkCreateConnectorRequest } from './bodies';
 import { RestError, coerceConfig, queryBool, queryList, type Req, type RouteTable, type ServerDeps } from './server';
 
 
@@ -36,11 +37,10 @@ export function connectorRoutes(routes: RouteTable, deps: ServerDeps): void {
 
   routes.add('POST', '/connectors', async (req: Req, reply) => {
     await ready();
-    const body = req.body as { name?: unknown; config?: unknown; initial_state?: unknown } | undefined;
-    if (!body || typeof body !== 'object' || Array.isArray(body)) throw new RestError(400, 'The request body must be a JSON object with "name" and "config"');
-    const name = typeof body.name === 'string' ? body.name.trim() : body.name == null ? '' : String(body.name).trim();
+    checkCreateConnectorRequest(req.body);
+    const body = req.body as { name?: string | number | null; config: unknown; initial_state?: string | null };
+    const name = body.name == null ? '' : String(body.name).trim();
     if (name.includes('/')) throw new RestError(400, "connector name should not contain '/'");
-    if (body.config === undefined || body.config === null) throw new RestError(400, 'Connector config is missing: the request body needs a "config" object');
     const config = coerceConfig(body.config);
     if (config['name'] !== undefined && config['name'] !== name) {
       throw new RestError(400, `Connector name configuration (${config['name']}) doesn't match connector name in the URL (${name})`);

@@ -14,6 +14,8 @@ import { connectorRoutes } from './connectors';
 import { pluginRoutes } from './plugins';
 import { loggerRoutes } from './loggers';
 import { rootRoutes } from './root';
+import { RestError } from './server-errors';
+import { checkConfigMap } from './bodies';
 import { modelRoutes } from './models';
 import { learnerRoutes } from './learners';
 
@@ -37,9 +39,7 @@ export interface RouteTable {
   add(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, handler: (req: Req, reply: FastifyReply) => Promise<unknown> | unknown): void;
 }
 
-export class RestError extends Error {
-  constructor(readonly status: number, message: string) { super(message); }
-}
+export { RestError } from './server-errors';
 
 const reasonPhrases: Record<number, string> = {
   400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
@@ -138,18 +138,11 @@ export function queryList(value: unknown): string[] {
   return (Array.isArray(value) ? value : [value]).map(String);
 }
 
-/** Connect's config maps are Map<String,String>: numbers and booleans are coerced to strings. */
+/** Connect's config maps are Map<String,String>: numbers and booleans are coerced to strings; null is kept
+ * (PATCH deletes such keys, create/PUT report them as validation errors). */
 export function coerceConfig(body: unknown): Record<string, string | null> {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new RestError(400, 'The request body must be a JSON object of configuration keys to string values');
-  }
+  checkConfigMap(body);
   const out: Record<string, string | null> = {};
-  for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
-    // null is kept: PATCH deletes such keys, create/PUT report them as validation errors
-    if (v === null) out[k] = null;
-    else if (typeof v === 'string') out[k] = v;
-    else if (typeof v === 'number' || typeof v === 'boolean') out[k] = String(v);
-    else throw new RestError(400, `Cannot deserialize value of configuration '${k}': expected a string, number or boolean`);
-  }
+  for (const [k, v] of Object.entries(body as Record<string, string | number | boolean | null>)) out[k] = v === null ? null : String(v);
   return out;
 }

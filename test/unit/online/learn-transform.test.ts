@@ -50,7 +50,7 @@ describe('LearnEngine', () => {
         }
         const ref = referenceDelayed(scw, seq);
         expect(e.learner.toState()).toEqual(ref.learner.toState());
-        expect(e.metricsSnapshot().cumulative.accuracy).toBe(ref.accuracy);
+        expect((e.metricsSnapshot().cumulative as { accuracy: number }).accuracy).toBe(ref.accuracy);
         if (delay === 0) {
           expect(e.learner.toState()).toEqual(plain.toState());
           expect(e.metricsSnapshot().cumulative).toEqual(m.cumulative());
