@@ -7,7 +7,8 @@
 #   make kafka-smoke  kafkajs compatibility check against the broker
 #   make registry-up  start the Schema Registry (scripts/registry/registry.sh; needs the broker)
 #   make registry-down stop it
-#   make test         build, broker, jest (results in .cache/jest-results.json), broker stopped again
+#   make typecheck    type-check src and the tests (tsconfig.test.json)
+#   make test         build, typecheck, broker, jest (results in .cache/jest-results.json), broker stopped again
 #   make run          build, broker, worker in the foreground (config/worker.properties) and the
 #                     online-learning demo (scripts/demo.sh; DEMO=0 skips it); Ctrl-C stops both
 #   make bench        build, broker, benchmark (when one exists)
@@ -32,6 +33,7 @@ REGISTRY_SH := bash scripts/registry/registry.sh
 JEST_RESULTS := .cache/jest-results.json
 JEST_ARGS ?=
 
+.PHONY: typecheck
 .PHONY: install build kafka-up kafka-down kafka-fetch kafka-smoke registry-up registry-down test run bench clean
 
 # npm writes node_modules/.package-lock.json on every install: use it as the stamp
@@ -120,7 +122,11 @@ fi
 registry_down() { if [[ "$$started_registry" == 1 ]]; then started_registry=0; $(REGISTRY_SH) stop || true; fi; }
 endef
 
-test: build
+# the tests are type-checked too (jest's ts transform only strips types)
+typecheck: install
+	@$(TSC) -p tsconfig.test.json --noEmit
+
+test: build typecheck
 	@$(BROKER_UP)
 	trap broker_down EXIT
 	$(REGISTRY_UP)
