@@ -10,12 +10,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as avro from 'avsc';
+import { REGISTRY, requireRegistry } from './registry-support';
 import {
   KAFKA_TOPIC_SINK, FILE_SINK, REPO_ROOT, closeKafka, createConnector, createTopic, getKafka, outputFile, readLines, startWorker, stopAllWorkers,
   uniqueName, waitFor, waitForState, type Worker,
 } from './helpers';
 
-const REGISTRY = (process.env.SCHEMA_REGISTRY_URL || 'http://127.0.0.1:18081/apis/ccompat/v7').replace(/\/+$/, '');
 const AVRO = 'io.confluent.connect.avro.AvroConverter';
 const irisSchemaText = fs.readFileSync(path.join(REPO_ROOT, 'schemas', 'iris.avsc'), 'utf8');
 const irisType = avro.Type.forSchema(JSON.parse(irisSchemaText) as avro.Schema, { wrapUnions: true });
@@ -81,10 +81,7 @@ const encodeIris = (r: (typeof irisRows)[number]) => irisType.toBuffer({ ...r, l
 let worker: Worker;
 
 beforeAll(async () => {
-  const ping = await fetch(`${REGISTRY}/subjects`).catch((e: Error) => e);
-  if (ping instanceof Error || !ping.ok) {
-    throw new Error(`no Schema Registry at ${REGISTRY} (start it with: bash scripts/registry/registry.sh start, or set SCHEMA_REGISTRY_URL)`);
-  }
+  await requireRegistry();
   worker = await startWorker();
 });
 

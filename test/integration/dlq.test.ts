@@ -11,12 +11,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as avro from 'avsc';
+import { REGISTRY, requireRegistry } from './registry-support';
 import {
   KAFKA_TOPIC_SINK, REPO_ROOT, closeKafka, createConnector, createTopic, expectStatus, getAdmin, getKafka, groupOffsets, startWorker, stopAllWorkers,
   uniqueName, waitFor, waitForState, waitForTaskState, type Worker,
 } from './helpers';
 
-const REGISTRY = (process.env.SCHEMA_REGISTRY_URL || 'http://127.0.0.1:18081/apis/ccompat/v7').replace(/\/+$/, '');
 const AVRO = 'io.confluent.connect.avro.AvroConverter';
 const CAST = 'org.apache.kafka.connect.transforms.Cast$Value';
 const irisSchemaText = fs.readFileSync(path.join(REPO_ROOT, 'schemas', 'iris.avsc'), 'utf8');
@@ -86,10 +86,7 @@ async function readRaw(topic: string, expected: number, timeoutMs = 30_000): Pro
 let worker: Worker;
 
 beforeAll(async () => {
-  const ping = await fetch(`${REGISTRY}/subjects`).catch((e: Error) => e);
-  if (ping instanceof Error || !ping.ok) {
-    throw new Error(`no Schema Registry at ${REGISTRY} (start it with: bash scripts/registry/registry.sh start, or set SCHEMA_REGISTRY_URL)`);
-  }
+  await requireRegistry();
   worker = await startWorker();
 });
 

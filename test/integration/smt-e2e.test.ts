@@ -10,11 +10,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as avro from 'avsc';
+import { REGISTRY, requireRegistry } from './registry-support';
 import {
   KAFKA_TOPIC_SINK, REPO_ROOT, closeKafka, createConnector, createTopic, getKafka, startWorker, stopAllWorkers, uniqueName, waitForState, type Worker,
 } from './helpers';
 
-const REGISTRY = (process.env.SCHEMA_REGISTRY_URL || 'http://127.0.0.1:18081/apis/ccompat/v7').replace(/\/+$/, '');
 
 function schemaText(name: string): string {
   return fs.readFileSync(path.join(REPO_ROOT, 'schemas', `${name}.avsc`), 'utf8');
@@ -68,10 +68,7 @@ async function decodeWith(value: Buffer): Promise<Record<string, unknown>> {
 let worker: Worker;
 
 beforeAll(async () => {
-  const ping = await fetch(`${REGISTRY}/subjects`).catch((e: Error) => e);
-  if (ping instanceof Error || !ping.ok) {
-    throw new Error(`no Schema Registry at ${REGISTRY} (start it with: bash scripts/registry/registry.sh start, or set SCHEMA_REGISTRY_URL)`);
-  }
+  await requireRegistry();
   worker = await startWorker();
 });
 
