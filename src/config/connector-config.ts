@@ -171,20 +171,16 @@ export function validateConnectorConfig(given: Readonly<Record<string, string | 
   }
 
   // the connector's own keys, then its custom validation
-  const own = addDef(connector.configDef);
-  void own;
-  if (connector.create && typeof connector.create === 'function') {
-    try {
-      const instance = connector.create();
-      const custom = instance.validate?.(config) ?? {};
-      for (const [key, errs] of Object.entries(custom)) {
-        const r = report(key);
-        if (r) r.errors.push(...errs);
-        else reports.push({ key: null, name: key, value: config[key] ?? null, errors: [...errs] });
-      }
-    } catch (e) {
-      report('connector.class')?.errors.push((e as Error).message);
+  addDef(connector.configDef);
+  try {
+    const custom = connector.create().validate?.(config) ?? {};
+    for (const [key, errs] of Object.entries(custom)) {
+      const r = report(key);
+      if (r) r.errors.push(...errs);
+      else reports.push({ key: null, name: key, value: config[key] ?? null, errors: [...errs] });
     }
+  } catch (e) {
+    report('connector.class')?.errors.push((e as Error).message);
   }
 
   // client overrides, checked against the worker's connector.client.config.override.policy

@@ -6,7 +6,7 @@
  * files live in schemas/config/ and a test fails when they drift from the code.
  */
 import type { ConfigDef, ConfigKey, PluginDescriptor } from '../api';
-import { frameworkConfigDef, sinkConfigDef } from './connector-config';
+import { sinkConfigDef } from './connector-config';
 
 const patterns: Partial<Record<ConfigKey['type'], string>> = {
   INT: '^\\s*[-+]?[0-9]+\\s*$',
@@ -18,7 +18,6 @@ const patterns: Partial<Record<ConfigKey['type'], string>> = {
 
 export interface JsonSchema {
   $schema: string;
-  $id?: string;
   title: string;
   description?: string;
   type: 'object';
@@ -64,7 +63,6 @@ export function pluginConfigSchema(plugin: PluginDescriptor): JsonSchema {
   const def: ConfigDef = plugin.type === 'sink'
     ? [...sinkConfigDef().filter((k) => !own.some((o) => o.name === k.name)), ...own]
     : own;
-  void frameworkConfigDef;
   const kind = plugin.type === 'sink' ? 'sink connector' : plugin.type.replace('_', ' ');
   const schema = configDefToJsonSchema(def, plugin.className, `Configuration of the ${kind} ${plugin.className} (version ${plugin.version}). All values are strings.`);
   return schema;

@@ -114,7 +114,7 @@ export class Herder {
     if (this.stopping) return;
     this.stopping = true;
     await this.queue.run(async () => {
-      await Promise.all([...this.running.keys()].map((name) => this.stopConnector(name, false)));
+      await Promise.all([...this.running.keys()].map((name) => this.stopConnector(name)));
     });
     await this.statusStore.flush();
   }
@@ -192,13 +192,12 @@ export class Herder {
 
   // ---------------------------------------------------------------- mutations
 
-  private checkConfig(name: string, config: Readonly<Record<string, string | null>>): void {
+  private checkConfig(config: Readonly<Record<string, string | null>>): void {
     if (config['connector.class'] === undefined) {
       throw new BadRequestError(`Connector config ${javaMap(config)} contains no connector type`);
     }
     const report = this.validate(config);
     if (report.errorCount > 0) throw new BadRequestError(invalidConfigMessage(report));
-    void name;
   }
 
   /**
@@ -207,7 +206,7 @@ export class Herder {
    */
   putConnectorConfig(name: string, given: Readonly<Record<string, string | null>>, allowReplace: boolean, initialState?: InitialState): Promise<{ created: boolean; info: ConnectorInfo }> {
     return this.queue.run(async () => {
-      this.checkConfig(name, given);
+      this.checkConfig(given);
       const config = given as Record<string, string>; // no nulls once validated
       const existing = this.configStore.get(name);
       if (existing && !allowReplace) throw new ConflictError(`Connector ${name} already exists`);
@@ -223,7 +222,7 @@ export class Herder {
       await this.configStore.putConnectorConfig(name, config);
       this.log.info(`Reconfiguring connector ${name}`);
       void this.queue.run(async () => {
-        await this.stopConnector(name, false);
+        await this.stopConnector(name);
         await this.startConnector(name);
       });
       return { created: false, info: { ...info, config: { ...config } } };
@@ -248,7 +247,7 @@ export class Herder {
   deleteConnector(name: string): Promise<void> {
     return this.queue.run(async () => {
       if (!this.configStore.get(name)) throw new NotFoundError(`Connector ${name} not found`);
-      await this.stopConnector(name, false);
+      await this.stopConnector(name);
       await this.configStore.removeConnector(name);
       this.statusStore.removeConnector(name);
       this.log.info(`Deleted connector ${name}`);
@@ -283,7 +282,7 @@ export class Herder {
       const running = this.running.get(name);
       if (wasStopped || !running?.instance) {
         void this.queue.run(async () => {
-          await this.stopConnector(name, false);
+          await this.stopConnector(name);
           await this.startConnector(name);
         });
         return;
@@ -297,7 +296,7 @@ export class Herder {
     return this.queue.run(async () => {
       const state = this.configStore.get(name);
       if (!state) throw new NotFoundError(`Unknown connector ${name}`);
-      await this.stopConnector(name, true);
+      await this.stopConnector(name);
       // As Connect: an empty task config list first, then the STOPPED target state.
       await this.configStore.putTaskConfigs(name, []);
       await this.configStore.putTargetState(name, 'STOPPED');
@@ -504,12 +503,11 @@ export class Herder {
     }
   }
 
-  /** Stops tasks (flushing and committing when `commit`) and the connector object. */
-  private async stopConnector(name: string, commit: boolean): Promise<void> {
+  /** Stops tasks (each flushes and commits what it wrote) and the connector object. */
+  private async stopConnector(name: string): Promise<void> {
     const running = this.running.get(name);
     if (!running) return;
     this.running.delete(name);
-    void commit; // tasks always flush and commit what they wrote when stopped in order
     await Promise.all([...running.tasks.values()].map((t) => t.stop()));
     if (running.instance) {
       try { await running.instance.stop(); } catch (e) { this.log.warn(`Connector ${name} failed to stop: ${(e as Error).message}`); }
@@ -522,7 +520,7 @@ export class Herder {
     if (!state) return;
     const running = this.running.get(name);
     if (!running || !running.instance || state.targetState === 'STOPPED') {
-      await this.stopConnector(name, false);
+      await this.stopConnector(name);
       await this.startConnector(name);
       return;
     }
@@ -535,7 +533,7 @@ export class Herder {
       const configs = generateTaskConfigs(name, instance, descriptor, state.config);
       this.putConnectorStatus(name, state.targetState === 'PAUSED' ? 'PAUSED' : 'RUNNING');
       if (!sameConfigs(configs, state.taskConfigs)) {
-        await this.stopConnector(name, false);
+        await this.stopConnector(name);
         await this.startConnector(name);
       }
     } catch (e) {

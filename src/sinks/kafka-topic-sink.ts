@@ -25,6 +25,8 @@ class KafkaTopicSinkConnector implements SinkConnector {
 
 class KafkaTopicSinkTask implements SinkTask {
   private template = '';
+  /** target topic per record topic: the template is resolved once per topic, not per record */
+  private readonly targets = new Map<string, string>();
   private samePartition = true;
   private context?: SinkTaskContext;
 
@@ -38,7 +40,7 @@ class KafkaTopicSinkTask implements SinkTask {
   async put(records: readonly SinkRecord[]): Promise<void> {
     const ctx = this.context!;
     const out: ProducedRecord[] = new Array(records.length);
-    const topics = records.map((r) => this.template.split('${topic}').join(r.topic));
+    const topics = records.map((r) => this.targetFor(r.topic));
     // Converters that register schemas (Avro with a registry) prepare once per target topic.
     if (ctx.keyConverter.prepareEncode || ctx.valueConverter.prepareEncode) {
       const byTopic = new Map<string, SinkRecord[]>();
@@ -66,6 +68,15 @@ class KafkaTopicSinkTask implements SinkTask {
       };
     }
     await ctx.producer.send(out);
+  }
+
+  private targetFor(topic: string): string {
+    let target = this.targets.get(topic);
+    if (target === undefined) {
+      target = this.template.split('${topic}').join(topic);
+      this.targets.set(topic, target);
+    }
+    return target;
   }
 
   flush(): void {}

@@ -105,7 +105,6 @@ describe('model serving through a worker', () => {
     const half = N / 2;
     for (let s = 0; s < half; s += 5000) await produce(input, irisRecords(5000, s, P));
     await waitFor(async () => (await total(output)) >= 5000, { timeoutMs: 120_000, description: 'first scored records' });
-    const publishedAt = Date.now();
     await publish(worker.api, modelBody(id, '2', 'iris-logreg-v2'));
     for (let s = half; s < N; s += 5000) await produce(input, irisRecords(5000, s, P));
     try {
@@ -133,8 +132,7 @@ describe('model serving through a worker', () => {
       expect(versions[versions.length - 1]).toBe('2');
     }
     expect(seen.size).toBe(N);
-    // the stream kept moving: the second half was scored soon after the publish
-    expect(Date.now() - publishedAt).toBeLessThan(240_000);
+    // How long the stream pauses around a swap is a timing goal: `make bench` measures it (serving-swap).
   });
 
   it('routes records to two models by a field, and one model serves two connectors', async () => {

@@ -92,31 +92,27 @@ describe('opt-in path (KAPPA_TESTCONTAINERS=1) without Docker', () => {
       console.warn('skipped: a Docker socket exists here (e.g. /var/run/docker.sock)');
       return;
     }
-    const started = Date.now();
     const err = await setup.default().then(
       () => undefined,
       (e: Error) => e,
     );
-    expect(Date.now() - started).toBeLessThan(30_000);
     expect(err).toBeInstanceOf(Error);
     expect(err!.message).toMatch(/^KAPPA_TESTCONTAINERS=1 needs a running Docker engine \(/);
     expect(err!.message).toContain('`make test` starts a Kafka broker from the Maven jars');
     expect(err!.message.split('\n')).toHaveLength(1);
     expect(process.env.KAFKA_BOOTSTRAP_SERVERS).toBeUndefined();
     expect(loaded).toEqual([]);
-  });
+  }, 30_000); // "fails fast": a hang fails the test
 
   it("with DOCKER_HOST pointing nowhere, testcontainers' own detection fails fast too (real package)", async () => {
     process.env.KAPPA_TESTCONTAINERS = '1';
     process.env.DOCKER_HOST = 'tcp://127.0.0.1:1'; // nothing listens on port 1
     const { setup } = load({ realTestcontainers: true });
     expect(setup.obviouslyNoDocker()).toBe(false); // defers to testcontainers
-    const started = Date.now();
     const err = await setup.default().then(
       () => undefined,
       (e: Error) => e,
     );
-    expect(Date.now() - started).toBeLessThan(30_000);
     expect(err).toBeInstanceOf(Error);
     // testcontainers 12 cannot even be loaded on Node < 22.19 (undici 8); that is reported just as clearly.
     expect(err!.message).toMatch(
@@ -126,5 +122,5 @@ describe('opt-in path (KAPPA_TESTCONTAINERS=1) without Docker', () => {
     expect(err!.message.split('\n')).toHaveLength(1);
     expect(process.env.KAFKA_BOOTSTRAP_SERVERS).toBeUndefined();
     expect(loaded).toEqual([]); // kafkajs: no broker was ever probed
-  });
+  }, 30_000);
 });
