@@ -4,28 +4,9 @@
  * a 4-partition output topic. Without failures every id must arrive exactly once, transformed, in
  * source-partition order, and the connector's committed offsets must reach the end offsets.
  */
-import type { Producer } from 'kafkajs';
-import {
-  closeKafka,
-  createConnector,
-  createTopic,
-  endOffsets,
-  expectStatus,
-  getAdmin,
-  getKafka,
-  KAFKA_TOPIC_SINK,
-  randomSuffix,
-  startWorker,
-  stopAllWorkers,
-  uniqueName,
-  waitFor,
-  waitForState,
-  Worker,
-} from './helpers';
+import { closeKafka, createConnector, createTopic, endOffsets, startWorker, stopAllWorkers, uniqueName, waitForState, Worker } from './helpers';
+import { closeProducer, PARTITIONS, pipelineConnector, produceRange, readTopic, sum, TOTAL, waitCommittedToEnd, type OutValue } from './pipeline-support';
 
-const TOTAL = 100_000;
-const PARTITIONS = 4;
-const BATCH = 1000;
 /**
  * Records produced before the connector starts: 15,000 per partition is more than one 1 MB fetch,
  * so the sink gets full-size batches (which, with the SMTs' extra bytes, exceed the broker's
@@ -33,106 +14,17 @@ const BATCH = 1000;
  */
 const BACKLOG = 60_000;
 
-interface InValue {
-  id: number;
-  seq: number;
-  src: number;
-  drop: string;
-}
-
-interface OutValue {
-  id: number;
-  sequence: number;
-  src: number;
-  pipeline: string;
-  seq?: unknown;
-  drop?: unknown;
-}
-
-interface OutRec {
-  partition: number;
-  offset: number;
-  key: string | null;
-  value: OutValue;
-}
-
 let worker: Worker;
-let producer: Producer | undefined;
 
 beforeAll(async () => {
   worker = await startWorker();
 });
 
 afterAll(async () => {
-  await producer?.disconnect().catch(() => undefined);
+  await closeProducer();
   await stopAllWorkers();
   await closeKafka();
 });
-
-/** Record i goes to partition i % 4 with seq = i / 4 (its position in that partition). */
-function inputRecord(i: number): { partition: number; key: string; value: string } {
-  const partition = i % PARTITIONS;
-  const value: InValue = { id: i, seq: Math.floor(i / PARTITIONS), src: partition, drop: 'x' };
-  return { partition, key: `k${i}`, value: JSON.stringify(value) };
-}
-
-/** Produces records [from, to) in sendBatch calls of BATCH records. */
-async function produceRange(topic: string, from: number, to: number): Promise<void> {
-  if (!producer) {
-    producer = getKafka().producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
-  }
-  const p = producer;
-  // one batch holds records of all 4 partitions; batches go one after another so each partition's
-  // records are appended in seq order
-  for (let start = from; start < to; start += BATCH) {
-    const messages = [];
-    for (let i = start; i < Math.min(to, start + BATCH); i++) messages.push(inputRecord(i));
-    await p.sendBatch({ acks: -1, topicMessages: [{ topic, messages }] });
-  }
-}
-
-/** Reads partitions up to the given end offsets with eachBatch (fast), JSON-parsing values. */
-async function readTopic(topic: string, ends: Map<number, number>, timeoutMs = 60_000): Promise<OutRec[]> {
-  const expected = [...ends.values()].reduce((a, b) => a + b, 0);
-  const out: OutRec[] = [];
-  if (expected === 0) return out;
-  const groupId = `kappa-it-reader-${randomSuffix()}`;
-  const consumer = getKafka().consumer({ groupId, maxBytesPerPartition: 4 * 1024 * 1024, maxWaitTimeInMs: 200 });
-  try {
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch }) => {
-        for (const m of batch.messages) {
-          if (Number(m.offset) >= (ends.get(batch.partition) ?? 0)) continue;
-          out.push({
-            partition: batch.partition,
-            offset: Number(m.offset),
-            key: m.key ? m.key.toString('utf8') : null,
-            value: JSON.parse(m.value!.toString('utf8')) as OutValue,
-          });
-        }
-      },
-    });
-    await waitFor(() => out.length >= expected, { timeoutMs, intervalMs: 100, description: `${expected} records from ${topic} (have ${out.length})` });
-  } finally {
-    await consumer.disconnect().catch(() => undefined);
-    await (await getAdmin()).deleteGroups([groupId]).catch(() => undefined);
-  }
-  return out;
-}
-
-async function committedOffsets(name: string): Promise<Map<number, number>> {
-  const res = await worker.api.get(`/connectors/${name}/offsets`);
-  expectStatus(res, 200);
-  const out = new Map<number, number>();
-  for (const o of res.body.offsets as { partition: { kafka_partition: number }; offset: { kafka_offset: number } }[]) {
-    out.set(o.partition.kafka_partition, o.offset.kafka_offset);
-  }
-  return out;
-}
 
 it('moves 100,000 records through two SMTs exactly once, in partition order, and commits to the end', async () => {
   const t0 = Date.now();
@@ -143,47 +35,21 @@ it('moves 100,000 records through two SMTs exactly once, in partition order, and
   // produced while the connector runs
   await produceRange(input, 0, BACKLOG);
   const tBacklog = Date.now();
-  await createConnector(worker.api, name, {
-    'connector.class': KAFKA_TOPIC_SINK,
-    'tasks.max': '2',
-    topics: input,
-    'target.topic': output,
-    transforms: 'insert,rename',
-    'transforms.insert.type': 'org.apache.kafka.connect.transforms.InsertField$Value',
-    'transforms.insert.static.field': 'pipeline',
-    'transforms.insert.static.value': 'kappa',
-    'transforms.rename.type': 'org.apache.kafka.connect.transforms.ReplaceField$Value',
-    'transforms.rename.renames': 'seq:sequence',
-    'transforms.rename.exclude': 'drop',
-  });
+  await createConnector(worker.api, name, pipelineConnector(input, output));
   await waitForState(worker.api, name, 'RUNNING', { taskState: 'RUNNING', taskCount: 2, timeoutMs: 60_000 });
   const tRunning = Date.now();
 
   await produceRange(input, BACKLOG, TOTAL);
   const tProduced = Date.now();
   const inputEnds = await endOffsets(input);
-  expect([...inputEnds.values()].reduce((a, b) => a + b, 0)).toBe(TOTAL);
+  expect(sum(inputEnds)).toBe(TOTAL);
 
   // the committed offsets reach the end offsets of every input partition
-  let lastCommitted = new Map<number, number>();
-  try {
-    await waitFor(
-      async () => {
-        const c = (lastCommitted = await committedOffsets(name));
-        return [...inputEnds].every(([p, end]) => c.get(p) === end) ? c : undefined;
-      },
-      { timeoutMs: 60_000, intervalMs: 500 },
-    );
-  } catch {
-    throw new Error(
-      `committed offsets of ${name} did not reach ${JSON.stringify([...inputEnds])}: last ${JSON.stringify([...lastCommitted])}; ` +
-        `status ${(await worker.api.get(`/connectors/${name}/status`)).text.slice(0, 1500)}`,
-    );
-  }
+  await waitCommittedToEnd(worker, name, inputEnds, output);
   const tCommitted = Date.now();
 
   const outEnds = await endOffsets(output);
-  const records = await readTopic(output, outEnds);
+  const records = await readTopic<OutValue>(output, outEnds);
   const tRead = Date.now();
 
   // every id exactly once (no failure, no rebalance while records flow)
@@ -214,7 +80,7 @@ it('moves 100,000 records through two SMTs exactly once, in partition order, and
   expect(bad.slice(0, 5)).toEqual([]);
 
   // per output partition, in offset order, the sequence numbers are strictly increasing
-  const byPartition = new Map<number, OutRec[]>();
+  const byPartition = new Map<number, typeof records>();
   for (const r of records) {
     const list = byPartition.get(r.partition) ?? [];
     list.push(r);
