@@ -37,6 +37,8 @@ LOGFILE="$DATA/server.log"
 
 log() { echo "kafka.sh: $*" >&2; }
 die() { log "error: $*"; exit 1; }
+# shellcheck source=lib/service.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/service.sh"
 
 # ---------------------------------------------------------------- fetch
 fetch() {
@@ -217,27 +219,9 @@ start() {
   pid=$!
   echo "$pid" >"$PIDFILE"
 
-  local t0=$SECONDS
-  while :; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      rm -f "$PIDFILE"
-      log "broker exited during startup; last lines of its logs:"
-      tail -n 20 "$DATA/stdout.log" >&2 || true
-      tail -n 30 "$LOGFILE" >&2 2>/dev/null || true
-      die "broker did not start"
-    fi
-    if port_open "$KAFKA_PORT" && kafka_ready; then
-      break
-    fi
-    if (( SECONDS - t0 >= KAFKA_START_TIMEOUT )); then
-      log "not ready after ${KAFKA_START_TIMEOUT}s; last lines of its log:"
-      tail -n 30 "$LOGFILE" >&2 2>/dev/null || true
-      stop
-      die "broker did not become ready"
-    fi
-    sleep 0.5
-  done
-  log "ready in $((SECONDS - t0))s (pid $pid)"
+  broker_ready() { port_open "$KAFKA_PORT" && kafka_ready; }
+  svc_wait_ready broker "$pid" "$KAFKA_START_TIMEOUT" broker_ready stop "$DATA/stdout.log" "$LOGFILE"
+  log "ready in ${SVC_READY_SECONDS}s (pid $pid)"
   echo "$BOOTSTRAP"
 }
 
@@ -247,20 +231,7 @@ stop() {
     log "not running"
     return 0
   fi
-  log "stopping broker (pid $pid)"
-  kill -TERM "$pid" 2>/dev/null || true
-  local i
-  for ((i = 0; i < 60; i++)); do            # 30s for a clean shutdown
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.5
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    log "still alive after 30s, sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    for ((i = 0; i < 20; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-  fi
-  rm -f "$PIDFILE"
-  log "stopped"
+  svc_stop broker "$pid" 30
 }
 
 status() {

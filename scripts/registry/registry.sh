@@ -50,6 +50,8 @@ LOGFILE="$DATA/registry.log"
 
 log() { echo "registry.sh: $*" >&2; }
 die() { log "error: $*"; exit 1; }
+# shellcheck source=../lib/service.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/service.sh"
 
 java_major() { # major version of the given java binary, or 0
   local v
@@ -185,26 +187,9 @@ start() {
   pid=$!
   echo "$pid" >"$PIDFILE"
 
-  local t0=$SECONDS
-  while :; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      rm -f "$PIDFILE"
-      log "registry exited during startup; last lines of its log:"
-      tail -n 30 "$LOGFILE" >&2 || true
-      die "registry did not start"
-    fi
-    if port_open "$HOST" "$REGISTRY_PORT" && ready; then
-      break
-    fi
-    if (( SECONDS - t0 >= START_TIMEOUT )); then
-      log "not ready after ${START_TIMEOUT}s; last lines of its log:"
-      tail -n 30 "$LOGFILE" >&2 || true
-      stop
-      die "registry did not become ready"
-    fi
-    sleep 0.5
-  done
-  log "ready in $((SECONDS - t0))s (fetch/check ${t_fetch}s, pid $pid)"
+  registry_ready() { port_open "$HOST" "$REGISTRY_PORT" && ready; }
+  svc_wait_ready registry "$pid" "$START_TIMEOUT" registry_ready stop "$LOGFILE"
+  log "ready in ${SVC_READY_SECONDS}s (fetch/check ${t_fetch}s, pid $pid)"
   echo "$URL"
 }
 
@@ -214,20 +199,7 @@ stop() {
     log "not running"
     return 0
   fi
-  log "stopping registry (pid $pid)"
-  kill -TERM "$pid" 2>/dev/null || true
-  local i
-  for ((i = 0; i < 40; i++)); do            # 20s for a clean shutdown
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.5
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    log "still alive after 20s, sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    for ((i = 0; i < 20; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-  fi
-  rm -f "$PIDFILE"
-  log "stopped"
+  svc_stop registry "$pid" 20
 }
 
 status() {
