@@ -5,7 +5,6 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { createLearner, type Label, type LearnerConfig, type OnlineLearner } from '../../src/ml/online';
 import { parseNumericCsv } from '../../src/ml/online/datasets';
 import { Api, FILE_SINK, OutRecord, REPO_ROOT, outputFile, waitFor } from './helpers';
 
@@ -94,24 +93,8 @@ export async function waitLearned(api: Api, name: string, count: number, timeout
   }, { timeoutMs, intervalMs: 300, description: `${name} learned ${count} (at ${last?.learned})` });
 }
 
-/** The same sequence through the pure learner: predict on events, learn on labels. */
-export function referenceRun(cfg: LearnerConfig, steps: Step[]): { learner: OnlineLearner; accuracy: number; learned: number } {
-  const learner = createLearner(cfg);
-  const pending = new Map<string, { x: number[]; served: Label }>();
-  let correct = 0;
-  let n = 0;
-  for (const s of steps) {
-    if (s.x) pending.set(s.id, { x: s.x, served: learner.predict(s.x).label! });
-    else {
-      const p = pending.get(s.id)!;
-      pending.delete(s.id);
-      learner.update(p.x, s.label!);
-      n++;
-      if (p.served === s.label) correct++;
-    }
-  }
-  return { learner, accuracy: correct / n, learned: n };
-}
+/** The same sequence through the pure learner: predict on events, learn on labels (shared oracle). */
+export { referenceRun } from '../unit/online/learn-helpers';
 
 export function mean(v: number[]): number {
   return v.reduce((a, b) => a + b, 0) / v.length;

@@ -1,4 +1,5 @@
 /** In-memory stand-ins for the transform's Kafka access, and record builders. */
+import { createLearner, type Label, type LearnerConfig, type OnlineLearner } from '../../../src/ml/online';
 import type { PluginKafka, PluginTopicRecord, ProducedRecord, SinkRecord, TransformationContext } from '../../../src/api';
 
 export class FakeKafka implements PluginKafka {
@@ -86,4 +87,26 @@ export function delayedSequence(X: ArrayLike<number>[], y: number[], order: numb
     out.push({ id: `e${u}`, label: y[order[u]!]! });
   }
   return out;
+}
+
+/**
+ * Reference for delayed feedback: a Map of pending events and a learner, written independently of
+ * the engine. Events are predicted when they arrive; each label updates with the stored features.
+ */
+export function referenceRun(cfg: LearnerConfig, steps: readonly { id: string; x?: number[]; label?: number }[]): { learner: OnlineLearner; accuracy: number; learned: number } {
+  const learner = createLearner(cfg);
+  const pending = new Map<string, { x: number[]; served: Label }>();
+  let correct = 0;
+  let n = 0;
+  for (const s of steps) {
+    if (s.x) pending.set(s.id, { x: s.x, served: learner.predict(s.x).label! });
+    else {
+      const p = pending.get(s.id)!;
+      pending.delete(s.id);
+      learner.update(p.x, s.label!);
+      n++;
+      if (p.served === s.label) correct++;
+    }
+  }
+  return { learner, accuracy: correct / n, learned: n };
 }

@@ -6,33 +6,14 @@
 import { LearnEngine } from '../../../src/ml/online/engine';
 import { LearnTransform, CHECKPOINT_KEY } from '../../../src/ml/online/learn-transform';
 import { createLearner, ClassificationMetrics, RegressionMetrics, Mulberry32 } from '../../../src/ml/online';
-import type { Label, LearnerConfig } from '../../../src/ml/online';
+import type { LearnerConfig } from '../../../src/ml/online';
 import { learnerRegistry } from '../../../src/ml/online/registry';
 import { dataset, fixture, Orders } from './helpers';
-import { FakeKafka, context, rec, delayedSequence } from './learn-helpers';
+import { FakeKafka, context, rec, delayedSequence, referenceRun } from './learn-helpers';
 
 const banknote = () => dataset('banknote');
 const order = (seed: number) => fixture<Orders>('orders.json').datasets['banknote']!.orders[String(seed)]!;
 const scw: LearnerConfig = { algorithm: 'scw-i', task: 'binary', classes: [0, 1], nFeatures: 4 };
-
-/** Reference: a Map and a learner, written independently of the engine. */
-function referenceDelayed(cfg: LearnerConfig, seq: ReturnType<typeof delayedSequence>) {
-  const learner = createLearner(cfg);
-  const pending = new Map<string, { x: number[]; served: Label }>();
-  let correct = 0;
-  let n = 0;
-  for (const s of seq) {
-    if (s.x) pending.set(s.id, { x: s.x, served: learner.predict(s.x).label! });
-    else {
-      const p = pending.get(s.id)!;
-      pending.delete(s.id);
-      learner.update(p.x, s.label!);
-      n++;
-      if (p.served === s.label) correct++;
-    }
-  }
-  return { learner, accuracy: correct / n };
-}
 
 describe('LearnEngine', () => {
   it('delay 0 equals plain prequential; delays 10 and 100 equal the reference loop', () => {
@@ -48,7 +29,7 @@ describe('LearnEngine', () => {
           if (s.x) e.onEvent(s.id, s.x, null);
           else expect(e.onFeedback(s.id, s.label, null, null).status).toBe('learned');
         }
-        const ref = referenceDelayed(scw, seq);
+        const ref = referenceRun(scw, seq);
         expect(e.learner.toState()).toEqual(ref.learner.toState());
         expect((e.metricsSnapshot().cumulative as { accuracy: number }).accuracy).toBe(ref.accuracy);
         if (delay === 0) {
