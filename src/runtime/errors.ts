@@ -74,7 +74,6 @@ export class ErrorHandler {
   /** DLQ records of the current batch; sent before the batch's offsets are committed. */
   private pendingDlq: OutgoingMessage[] = [];
   private dlqReady?: Promise<void>;
-  errorsTotal = 0;
   recordsSkipped = 0;
 
   constructor(
@@ -121,7 +120,6 @@ export class ErrorHandler {
 
   /** Reports a failure; returns undefined when tolerated, throws when not. */
   handle(ctx: ErrorContext): undefined {
-    this.errorsTotal++;
     const tolerated = this.config.tolerance === 'all' && (tolerableStages.has(ctx.stage) || isRetriable(ctx.error));
     if (this.config.logEnable) this.log(ctx);
     if (!tolerated) throw new ToleranceExceededError(ctx.error);

@@ -60,7 +60,6 @@ export class SinkTaskRunner {
   private failed = false;
   private stopped = false;
   private stopping?: Promise<void>;
-  recordsPut = 0;
 
   constructor(private readonly o: SinkTaskRunnerOptions) {
     this.paused = o.startPaused;
@@ -251,7 +250,6 @@ export class SinkTaskRunner {
   private async putAndTrack(records: SinkRecord[], topic: string, partition: number, nextOffset: number | undefined): Promise<void> {
     if (records.length > 0) await this.putWithRetry(records);
     await this.errorHandler.flushDlq();
-    this.recordsPut += records.length;
     if (nextOffset !== undefined) this.putOffsets.set(`${topic}:${partition}`, { topic, partition, offset: nextOffset });
   }
 
