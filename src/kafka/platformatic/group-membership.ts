@@ -1,0 +1,204 @@
+/**
+ * Membership of a group with a protocol type of our own (Connect's "connect" worker groups), on
+ * @platformatic/kafka's protocol API: FindCoordinator, JoinGroup, SyncGroup, Heartbeat and
+ * LeaveGroup, each a request on a connection to the coordinator. The member loop:
+ *
+ *   find the coordinator → JoinGroup (the leader gets every member's metadata) → the leader computes
+ *   the assignments → SyncGroup (each member gets its own) → heartbeat every heartbeat.interval.ms
+ *   until the coordinator says a rebalance is due (REBALANCE_IN_PROGRESS), the generation is gone
+ *   (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID) or a rejoin was requested → JoinGroup again.
+ *
+ * JoinGroup and SyncGroup wait on the broker side (up to rebalance.timeout.ms), so they use their
+ * own connection; heartbeats use another. When the coordinator cannot be reached for longer than
+ * the session timeout, the member counts its membership as lost (onLost): the group has moved its
+ * work elsewhere by then.
+ */
+import { Connection, FindCoordinatorKeyTypes, findCoordinatorV6, heartbeatV4, joinGroupV9, leaveGroupV5, syncGroupV5 } from '@platformatic/kafka';
+import type { Logger } from '../../api';
+import type { GroupMembership, GroupMembershipOptions } from '../port';
+import { hasApiError } from './errors';
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+interface Endpoint { host: string; port: number }
+
+function parseServer(s: string): Endpoint {
+  const i = s.lastIndexOf(':');
+  return { host: s.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(s.slice(i + 1)) };
+}
+
+class RejoinNeeded extends Error {}
+
+export class PlatformaticGroupMembership implements GroupMembership {
+  private stopped = false;
+  private running?: Promise<void>;
+  private joinConnection?: Connection;
+  private heartbeatConnection?: Connection;
+  private coordinator?: Endpoint;
+  private rejoinReason?: string;
+  private wakeHeartbeat?: () => void;
+  private lastContact = Date.now();
+  private lostReported = false;
+  memberId: string | null = null;
+  generation = -1;
+
+  constructor(private readonly bootstrapServers: string[], private readonly o: GroupMembershipOptions, private readonly log: Logger) {}
+
+  start(): void {
+    this.running ??= this.loop();
+  }
+
+  requestRejoin(reason: string): void {
+    this.rejoinReason ??= reason;
+    this.wakeHeartbeat?.();
+  }
+
+  private async loop(): Promise<void> {
+    let failures = 0;
+    while (!this.stopped) {
+      try {
+        await this.joinAndSync();
+        failures = 0;
+        await this.heartbeatUntilRebalance();
+      } catch (e) {
+        if (this.stopped) return;
+        const error = e as Error;
+        if (hasApiError(error, 'UNKNOWN_MEMBER_ID') || hasApiError(error, 'ILLEGAL_GENERATION') || hasApiError(error, 'FENCED_INSTANCE_ID')) {
+          if (hasApiError(error, 'UNKNOWN_MEMBER_ID')) this.memberId = null;
+          continue;
+        }
+        if (e instanceof RejoinNeeded || hasApiError(error, 'REBALANCE_IN_PROGRESS')) continue;
+        failures++;
+        await this.resetConnections();
+        this.checkLost();
+        if (failures === 1) this.log.debug(`group ${this.o.groupId}: ${error.message}; retrying`);
+        await sleep(Math.min(5000, 200 * 2 ** Math.min(5, failures - 1)));
+      }
+    }
+  }
+
+  /**
+   * The coordinator has been out of reach for longer than the session (and the configured bound): the
+   * group has dropped this member and may have given its work to others by now.
+   */
+  private checkLost(): void {
+    if (this.lostReported || this.memberId === null) return;
+    const bound = Math.max(this.o.sessionTimeoutMs, this.o.lostAfterMs ?? 0);
+    if (Date.now() - this.lastContact < bound) return;
+    this.lostReported = true;
+    this.memberId = null;
+    this.generation = -1;
+    this.o.onLost?.(`no contact with the group coordinator for ${bound} ms`);
+  }
+
+  private async connect(to: Endpoint): Promise<Connection> {
+    const c = new Connection(`${this.o.clientId}`, { connectTimeout: 10_000, requestTimeout: this.o.rebalanceTimeoutMs + 30_000 });
+    await c.connect(to.host, to.port);
+    return c;
+  }
+
+  private async findCoordinator(): Promise<Endpoint> {
+    if (this.coordinator) return this.coordinator;
+    let last: Error | undefined;
+    for (const server of this.bootstrapServers) {
+      let c: Connection | undefined;
+      try {
+        c = await this.connect(parseServer(server));
+        const res = await findCoordinatorV6.api.async(c, FindCoordinatorKeyTypes.GROUP, [this.o.groupId]);
+        const found = res.coordinators.find((x) => x.key === this.o.groupId) ?? res.coordinators[0];
+        if (!found || found.errorCode !== 0 || found.nodeId < 0) throw new Error(`no coordinator for group ${this.o.groupId} yet (error ${found?.errorCode})`);
+        this.coordinator = { host: found.host, port: found.port };
+        return this.coordinator;
+      } catch (e) {
+        last = e as Error;
+      } finally {
+        await c?.close().catch(() => undefined);
+      }
+    }
+    throw last ?? new Error('no bootstrap server');
+  }
+
+  private async resetConnections(): Promise<void> {
+    this.coordinator = undefined;
+    const [a, b] = [this.joinConnection, this.heartbeatConnection];
+    this.joinConnection = undefined;
+    this.heartbeatConnection = undefined;
+    await Promise.allSettled([a?.close(), b?.close()]);
+  }
+
+  private async joinConnectionFor(): Promise<Connection> {
+    if (this.joinConnection?.isConnected()) return this.joinConnection;
+    this.joinConnection = await this.connect(await this.findCoordinator());
+    return this.joinConnection;
+  }
+
+  private async joinAndSync(): Promise<void> {
+    const c = await this.joinConnectionFor();
+    this.rejoinReason = undefined;
+    const protocols = this.o.protocols();
+    let join;
+    try {
+      join = await joinGroupV9.api.async(c, this.o.groupId, this.o.sessionTimeoutMs, this.o.rebalanceTimeoutMs, this.memberId ?? '', null, this.o.protocolType, protocols, null);
+    } catch (e) {
+      // the first JoinGroup only obtains a member id (KIP-394): join again with it
+      const response = (e as { response?: { memberId?: string } }).response;
+      if (hasApiError(e as Error, 'MEMBER_ID_REQUIRED') && response?.memberId) {
+        this.memberId = response.memberId;
+        join = await joinGroupV9.api.async(c, this.o.groupId, this.o.sessionTimeoutMs, this.o.rebalanceTimeoutMs, this.memberId, null, this.o.protocolType, protocols, null);
+      } else throw e;
+    }
+    this.contact();
+    this.memberId = join.memberId;
+    this.generation = join.generationId;
+    const protocol = join.protocolName ?? protocols[0]!.name;
+    let assignments: { memberId: string; assignment: Buffer }[] = [];
+    if (join.leader === join.memberId) {
+      const map = await this.o.assign({ generation: join.generationId, leaderId: join.leader, protocol, members: join.members.map((m) => ({ memberId: m.memberId, metadata: m.metadata })) });
+      assignments = [...map].map(([memberId, assignment]) => ({ memberId, assignment }));
+    }
+    const sync = await syncGroupV5.api.async(c, this.o.groupId, join.generationId, join.memberId, null, this.o.protocolType, protocol, assignments);
+    this.contact();
+    if (this.stopped) return;
+    this.o.onAssigned({ generation: join.generationId, memberId: join.memberId, leaderId: join.leader, protocol, assignment: sync.assignment });
+  }
+
+  private contact(): void {
+    this.lastContact = Date.now();
+    this.lostReported = false;
+  }
+
+  private async heartbeatUntilRebalance(): Promise<void> {
+    for (;;) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, this.o.heartbeatIntervalMs);
+        this.wakeHeartbeat = () => { clearTimeout(t); resolve(); };
+      });
+      this.wakeHeartbeat = undefined;
+      if (this.stopped) return;
+      if (this.rejoinReason !== undefined) {
+        this.log.debug(`group ${this.o.groupId}: rejoining (${this.rejoinReason})`);
+        throw new RejoinNeeded(this.rejoinReason);
+      }
+      if (!this.heartbeatConnection?.isConnected()) this.heartbeatConnection = await this.connect(await this.findCoordinator());
+      await heartbeatV4.api.async(this.heartbeatConnection, this.o.groupId, this.generation, this.memberId!, null);
+      this.contact();
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.wakeHeartbeat?.();
+    if (this.memberId) {
+      try {
+        const c = this.heartbeatConnection?.isConnected() ? this.heartbeatConnection : await this.connect(await this.findCoordinator());
+        this.heartbeatConnection = c;
+        await Promise.race([leaveGroupV5.api.async(c, this.o.groupId, [{ memberId: this.memberId, reason: 'the worker is stopping' }]), sleep(5000)]);
+      } catch (e) {
+        this.log.debug(`group ${this.o.groupId}: leaving failed: ${(e as Error).message}`);
+      }
+    }
+    await this.resetConnections();
+    await Promise.race([this.running, sleep(1000)]);
+  }
+}
