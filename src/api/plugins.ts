@@ -42,6 +42,14 @@ export interface ProducedRecord {
 export interface TaskProducer {
   /** Sends a batch; resolves once every record is acknowledged by the broker (acks=all). */
   send(records: readonly ProducedRecord[]): Promise<void>;
+  /**
+   * Hands a batch to the task's producer and resolves once it is queued (waiting only while too
+   * many bytes are in flight), so the next batch can be processed while this one travels. Order per
+   * partition is kept. A failure surfaces in `flush()` (or the next `enqueue`).
+   */
+  enqueue(records: readonly ProducedRecord[]): Promise<void>;
+  /** Resolves once everything enqueued so far is acknowledged (acks=all); rejects with the first failure. */
+  flush(): Promise<void>;
 }
 
 /** A connector splits its config into task configs (Connect's Connector.taskConfigs). */

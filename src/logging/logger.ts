@@ -16,6 +16,7 @@ interface LevelSetting { level: Level; lastModified: number | null }
 export class LogRegistry {
   private readonly levels = new Map<string, LevelSetting>();
   private readonly known = new Set<string>([ROOT]);
+  private readonly changeListeners = new Set<() => void>();
   constructor(rootLevel: Level = 'INFO', private readonly write: (line: string) => void = (l) => process.stdout.write(l + '\n')) {
     this.levels.set(ROOT, { level: rootLevel, lastModified: null });
   }
@@ -58,7 +59,27 @@ export class LogRegistry {
     this.known.add(namespace);
     const affected = [...this.known].filter((n) => namespace === ROOT || n === namespace || n.startsWith(namespace + '.'));
     for (const n of affected) this.levels.set(n, { level, lastModified: now });
+    for (const l of this.changeListeners) l();
     return affected.sort();
+  }
+
+  /** The levels set explicitly (root included), to hand to a task thread's own registry. */
+  snapshot(): Record<string, Level> {
+    return Object.fromEntries([...this.levels].map(([n, s]) => [n, s.level]));
+  }
+
+  /** Takes over levels from the main thread's registry (task threads). */
+  applySnapshot(levels: Record<string, Level>): void {
+    for (const [n, level] of Object.entries(levels)) {
+      this.known.add(n);
+      this.levels.set(n, { level, lastModified: this.levels.get(n)?.lastModified ?? null });
+    }
+  }
+
+  /** Called after every level change (the worker forwards the levels to its task threads). */
+  onChange(listener: () => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
   }
 
   logger(name: string, context?: string): Logger {

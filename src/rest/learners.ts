@@ -1,38 +1,88 @@
 /**
- * `/learners`: live state of the online-learning transforms running in this worker.
+ * `/learners`: live state of the online-learning transforms, wherever in the cluster they run.
  *
  *   GET  /learners                          one status per running learner (connector, task, metrics, counters)
- *   GET  /learners/:connector               that connector's learner status (task 0; ?task=N for others); 404 when not running here
+ *   GET  /learners/:connector               that connector's learner status (task 0; ?task=N for others)
  *   GET  /learners/:connector/model         the current weights as a kappa-linear-model
  *   POST /learners/:connector/publish       publish the current weights as a `linear` model version now
+ *
+ * A learner runs in one task on one worker. A request for a learner that runs elsewhere is
+ * forwarded to the worker its task status names (`worker_id`, its advertised host:port), and the
+ * list gathers every worker's learners; `forward=false` answers from this worker only.
  */
 import { learnerRegistry, type LearnerHandle } from '../ml/online/registry';
-import { RestError, type Req, type RouteTable, type ServerDeps } from './server';
+import { forward } from './forwarding';
+import { RestError, queryBool, type Req, type RouteTable, type ServerDeps } from './server';
 
-function find(req: Req): LearnerHandle {
-  const connector = req.params['connector']!;
-  const tasks = learnerRegistry.tasks(connector);
+function taskOf(req: Req): number | undefined {
   const raw = req.query['task'];
-  const wanted = raw === undefined ? undefined : Number(Array.isArray(raw) ? raw[raw.length - 1] : raw);
-  const h = wanted === undefined ? tasks[0] : tasks.find((t) => t.taskId === wanted);
-  if (!h) throw new RestError(404, `No learner is running for connector ${connector}${wanted !== undefined ? ` task ${wanted}` : ''} on this worker`);
-  return h;
+  return raw === undefined ? undefined : Number(Array.isArray(raw) ? raw[raw.length - 1] : raw);
 }
 
-export function learnerRoutes(routes: RouteTable, _deps: ServerDeps): void {
-  routes.add('GET', '/learners', async () =>
-    learnerRegistry.connectors().flatMap((c) => learnerRegistry.tasks(c).map((h) => h.status())));
+function local(req: Req): LearnerHandle | undefined {
+  const tasks = learnerRegistry.tasks(req.params['connector']!);
+  const wanted = taskOf(req);
+  return wanted === undefined ? tasks[0] : tasks.find((t) => t.taskId === wanted);
+}
 
-  routes.add('GET', '/learners/:connector', async (req: Req) => find(req).status());
+const notForwarded = (req: Req) => {
+  const f = req.query['forward'];
+  const v = Array.isArray(f) ? f[f.length - 1] : f;
+  return typeof v === 'string' && v.toLowerCase() === 'false';
+};
 
-  routes.add('GET', '/learners/:connector/model', async (req: Req) => find(req).model());
+export function learnerRoutes(routes: RouteTable, deps: ServerDeps): void {
+  const self = deps.config.workerId;
 
-  routes.add('POST', '/learners/:connector/publish', async (req: Req) => {
-    const h = find(req);
+  /** The worker that runs the learner's task, when it is another one. */
+  const ownerUrl = (connector: string, task: number): string | null => {
+    try {
+      const s = deps.herder.taskStatus(connector, task);
+      return s.worker_id && s.worker_id !== self ? `http://${s.worker_id}` : null;
+    } catch {
+      return null;
+    }
+  };
+
+  /** Answers from the learner here, or from the worker that runs it. */
+  const route = (suffix: string, answer: (h: LearnerHandle) => Promise<unknown>) => async (req: Req, reply: Parameters<Parameters<RouteTable['add']>[2]>[1]) => {
+    const connector = req.params['connector']!;
+    const h = local(req);
+    if (h) return answer(h);
+    const owner = notForwarded(req) ? null : ownerUrl(connector, taskOf(req) ?? 0);
+    if (owner) return forward(owner, req as never, reply);
+    const wanted = taskOf(req);
+    throw new RestError(404, `No learner is running for connector ${connector}${wanted !== undefined ? ` task ${wanted}` : ''}${suffix}`);
+  };
+
+  routes.add('GET', '/learners', async (req: Req) => {
+    const mine = await Promise.all(learnerRegistry.connectors().flatMap((c) => learnerRegistry.tasks(c).map((h) => h.status())));
+    if (notForwarded(req) || queryBool(req.query['local'])) return mine;
+    // the other workers' learners: every worker named in a task status
+    const others = new Set<string>();
+    for (const name of deps.herder.connectorNames()) {
+      try {
+        for (const t of deps.herder.connectorStatus(name).tasks) if (t.worker_id && t.worker_id !== self) others.add(t.worker_id);
+      } catch { /* no status yet */ }
+    }
+    const theirs = await Promise.all([...others].map(async (w) => {
+      try {
+        const res = await fetch(`http://${w}/learners?forward=false`, { signal: AbortSignal.timeout(5000) });
+        return res.ok ? ((await res.json()) as unknown[]) : [];
+      } catch {
+        return [];
+      }
+    }));
+    return [...mine, ...theirs.flat()];
+  });
+
+  routes.add('GET', '/learners/:connector', route(' on any worker', async (h) => h.status()));
+  routes.add('GET', '/learners/:connector/model', route(' on any worker', async (h) => h.model()));
+  routes.add('POST', '/learners/:connector/publish', route(' on any worker', async (h) => {
     try {
       return await h.publish();
     } catch (e) {
       throw new RestError(409, `Could not publish the model of ${h.connector}: ${(e as Error).message}`);
     }
-  });
+  }));
 }

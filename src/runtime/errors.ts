@@ -6,6 +6,9 @@
 import { ConnectException, type Logger, type RawRecord } from '../api';
 import type { KafkaClient, OutgoingMessage } from '../kafka/port';
 
+/** Where DLQ records go: topic creation, and a send that may only queue them (acknowledged by the task's flush). */
+export type DlqWriter = Pick<KafkaClient, 'ensureTopics' | 'send'>;
+
 export type Stage = 'KEY_CONVERTER' | 'VALUE_CONVERTER' | 'HEADER_CONVERTER' | 'TRANSFORMATION' | 'TASK_PUT' | 'KAFKA_CONSUME' | 'KAFKA_PRODUCE';
 
 /** Stages in which `errors.tolerance=all` skips any failure; elsewhere only retriable ones. */
@@ -79,7 +82,7 @@ export class ErrorHandler {
   constructor(
     private readonly config: ErrorHandlingConfig,
     private readonly identity: { connector: string; taskId: number },
-    private readonly kafka: KafkaClient,
+    private readonly kafka: DlqWriter,
     private readonly logger: Logger,
   ) {}
 
@@ -156,7 +159,10 @@ export class ErrorHandler {
     return { topic: this.config.dlqTopic, key: ctx.record.key, value: ctx.record.value, headers, timestamp: ctx.record.timestamp };
   }
 
-  /** Sends the DLQ records collected so far (creating the topic once) and waits for their acks. */
+  /**
+   * Sends the DLQ records collected so far (creating the topic once). With the task's pipelined
+   * producer this only queues them: the task's flush waits for their acks before offsets move.
+   */
   async flushDlq(): Promise<void> {
     if (this.pendingDlq.length === 0) return;
     const batch = this.pendingDlq;

@@ -1,12 +1,24 @@
 /**
  * One sink task (Connect's WorkerSinkTask): a member of consumer group `connect-<name>` that takes
  * batches per partition through converters → transformation chain → `SinkTask.put`, and commits
- * offsets only for what the sink has flushed. Pause stops fetching without leaving the group;
- * stop flushes, commits and leaves. Any failure that is not tolerated fails the task with a trace;
- * the offsets of the failing record and after it stay uncommitted, so a restart resumes from it.
+ * offsets only for what the sink has flushed.
+ *
+ * The loop is pipelined: the consumer fetches the next batches while this one is processed, and a
+ * sink that writes to Kafka only queues its records on the task's producer (put returns once they
+ * are handed over), so converting and transforming batch n+1 overlaps with fetching n+2 and
+ * producing n. Offsets move only behind acknowledgements: every offset.flush.interval.ms the
+ * sink's flush() and the producer's flush() (outputs and DLQ records acknowledged) come before the
+ * commit. A chain with stateful transformations (preCommit: online learning) holds processing for
+ * that moment, so its checkpoint matches the offsets exactly; otherwise the flush and commit run
+ * behind the processing.
+ *
+ * Lifetime: the runner owns its consumer and producer from start to stop; stop (and fail) close
+ * them, and nothing restarts them behind its back. Pause stops fetching without leaving the group.
+ * A failure that is not tolerated fails the task with a trace; the offsets of the failing record
+ * and after it stay uncommitted, so a restart resumes from it.
  */
-import type { ConfigMap, Converter, Logger, SchemaAndValue, SinkRecord, SinkTask, SinkConnectorDescriptor, TransformationContext } from '../api';
-import type { GroupConsumer, KafkaClient, ConsumedMessage, TopicPartitionOffset } from '../kafka/port';
+import type { ConfigMap, Converter, Logger, ProducedRecord, SchemaAndValue, SinkRecord, SinkTask, SinkConnectorDescriptor, TransformationContext } from '../api';
+import type { ConsumedMessage, GroupConsumer, KafkaClient, RecordProducer, TopicPartitionOffset } from '../kafka/port';
 import { ErrorHandler, isRetriable, traceOf, type ErrorHandlingConfig } from './errors';
 import { stepApplies, closeChain, type ChainStep } from './transformation-chain';
 import { withPrefix } from '../config/parse';
@@ -20,6 +32,7 @@ export interface SinkTaskRunnerOptions {
   connectorConfig: ConfigMap;
   taskConfig: ConfigMap;
   descriptor: SinkConnectorDescriptor;
+  /** the Kafka client this task's consumer and producer come from */
   kafka: KafkaClient;
   keyConverter: Converter;
   valueConverter: Converter;
@@ -30,14 +43,17 @@ export interface SinkTaskRunnerOptions {
   topics: string[];
   topicsRegex: string;
   offsetFlushIntervalMs: number;
+  /** how long stop() waits for the batch in progress and the final commit */
+  shutdownTimeoutMs?: number;
   startPaused: boolean;
   logger: Logger;
+  /** state changes; `trace` is the failure (FAILED) or what degrades a RUNNING task (Kafka unreachable) */
   onStateChange(state: TaskState, trace?: string): void;
   onTopicSeen(topic: string): void;
   transformationContext: TransformationContext;
 }
 
-/** A tiny serial executor: batch processing, commits and stop never overlap. */
+/** A tiny serial executor: batch processing and the parts of a commit that hold processing never overlap. */
 class Serial {
   private tail: Promise<unknown> = Promise.resolve();
   run<T>(fn: () => Promise<T>): Promise<T> {
@@ -47,23 +63,41 @@ class Serial {
   }
 }
 
+const partitionKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), ms); })]).finally(() => clearTimeout(timer));
+}
+
 export class SinkTaskRunner {
   private consumer?: GroupConsumer;
+  private producer?: RecordProducer;
   private task?: SinkTask;
   private readonly errorHandler: ErrorHandler;
   private readonly serial = new Serial();
+  private readonly statefulChain: boolean;
   /** next offset to commit per partition: everything before it was put (and maybe not yet flushed) */
   private readonly putOffsets = new Map<string, TopicPartitionOffset>();
   private lastCommit = Date.now();
   private commitTimer?: NodeJS.Timeout;
+  /** a commit running behind the processing (flush, then commit) */
+  private committing?: Promise<void>;
   private paused: boolean;
+  private resumed?: { promise: Promise<void>; resolve: () => void };
   private failed = false;
   private stopped = false;
   private stopping?: Promise<void>;
+  private looping?: Promise<void>;
+  private degradedReason?: string;
 
   constructor(private readonly o: SinkTaskRunnerOptions) {
     this.paused = o.startPaused;
-    this.errorHandler = new ErrorHandler(o.errors, { connector: o.connector, taskId: o.taskId }, o.kafka, o.logger);
+    this.statefulChain = o.chain.some((s) => typeof s.transformation.preCommit === 'function');
+    this.errorHandler = new ErrorHandler(o.errors, { connector: o.connector, taskId: o.taskId }, {
+      ensureTopics: (specs) => o.kafka.ensureTopics(specs),
+      send: (records) => this.producer!.send(records),
+    }, o.logger);
   }
 
   get state(): TaskState {
@@ -73,51 +107,87 @@ export class SinkTaskRunner {
   async start(): Promise<void> {
     const o = this.o;
     try {
+      const producer = o.kafka.producer({ clientId: `connector-producer-${o.connector}-${o.taskId}`, overrides: withPrefix(o.connectorConfig, 'producer.override.') });
+      this.producer = producer;
       this.task = o.descriptor.createTask();
       await this.task.start(o.taskConfig, {
         connectorName: o.connector,
         taskId: o.taskId,
         logger: o.logger,
-        producer: { send: (records) => o.kafka.send(records) },
+        producer: {
+          send: async (records: readonly ProducedRecord[]) => { await producer.send(records); await producer.flush(); },
+          enqueue: (records: readonly ProducedRecord[]) => producer.send(records),
+          flush: () => producer.flush(),
+        },
         failTask: (e) => this.fail(e),
         keyConverter: o.keyConverter,
         valueConverter: o.valueConverter,
       });
       for (const step of o.chain) if (step.transformation.open) await step.transformation.open(o.transformationContext);
+      if (this.stopped || this.failed) return;
       this.consumer = o.kafka.groupConsumer({
         groupId: `connect-${o.connector}`,
         clientId: `connector-consumer-${o.connector}-${o.taskId}`,
         topics: o.topics.length > 0 ? o.topics : undefined,
         topicsRegex: o.topicsRegex ? new RegExp(`^(?:${o.topicsRegex})$`) : undefined,
         overrides: withPrefix(o.connectorConfig, 'consumer.override.'),
-        onBatch: async (messages, topic, partition, control) => {
-          // Scoring and learning may hold a batch for a while (inference runs off the event loop):
-          // keep the group membership alive meanwhile.
-          const heartbeat = setInterval(() => { control.heartbeat().catch(() => undefined); }, 3000);
-          try {
-            await this.serial.run(() => this.processBatch(messages, topic, partition, control.isStale));
-          } catch (e) {
-            this.fail(e as Error);
-          } finally {
-            clearInterval(heartbeat);
-          }
-        },
-        onAssignment: (assigned) => {
+        onRevoked: (revoked) => {
           // Never commit for partitions this task no longer owns: that could move another task's position back.
-          const owned = new Set(assigned.map((a) => `${a.topic}:${a.partition}`));
-          for (const key of [...this.putOffsets.keys()]) if (!owned.has(key)) this.putOffsets.delete(key);
+          for (const r of revoked) this.putOffsets.delete(partitionKey(r.topic, r.partition));
         },
-        onCrash: (e) => this.fail(e),
+        onFatal: (e) => this.fail(e),
+        onDegraded: (reason) => this.degrade(reason),
+        onRecovered: () => this.recover(),
       });
       if (this.paused) this.consumer.pause();
+      // report RUNNING once the member is in its group (it may wait there while the broker is away)
       await this.consumer.start();
-      if (this.paused) this.consumer.pause();
-      this.commitTimer = setInterval(() => { void this.serial.run(() => this.commitIfDue()); }, Math.max(100, Math.min(o.offsetFlushIntervalMs, 1000)));
+      if (this.stopped || this.failed) return;
+      this.commitTimer = setInterval(() => { void this.serial.run(() => this.commitIfDue()).catch((e) => this.fail(e as Error)); }, Math.max(100, Math.min(o.offsetFlushIntervalMs, 1000)));
       this.commitTimer.unref();
-      if (!this.failed && !this.stopped) o.onStateChange(this.paused ? 'PAUSED' : 'RUNNING');
+      o.onStateChange(this.paused ? 'PAUSED' : 'RUNNING', this.degradedReason);
+      this.looping = this.loop();
     } catch (e) {
       this.fail(e as Error);
     }
+  }
+
+  private async loop(): Promise<void> {
+    const consumer = this.consumer!;
+    while (!this.stopped && !this.failed) {
+      if (this.paused) {
+        await this.waitForResume();
+        continue;
+      }
+      const batch = await consumer.next();
+      if (!batch) break;
+      // a fetch that was in flight when the task was paused: its records wait for the resume
+      while (this.paused && !this.stopped && !this.failed) await this.waitForResume();
+      try {
+        if (!this.stopped && !this.failed && consumer.owns(batch.topic, batch.partition)) {
+          await this.serial.run(() => this.processBatch(batch.messages, batch.topic, batch.partition));
+        }
+      } catch (e) {
+        this.fail(e as Error);
+      } finally {
+        consumer.release(batch);
+      }
+    }
+  }
+
+  private waitForResume(): Promise<void> {
+    if (!this.resumed) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => { resolve = r; });
+      this.resumed = { promise, resolve };
+    }
+    return this.resumed.promise;
+  }
+
+  private wake(): void {
+    const r = this.resumed;
+    this.resumed = undefined;
+    r?.resolve();
   }
 
   pause(): void {
@@ -131,22 +201,37 @@ export class SinkTaskRunner {
     if (this.failed || this.stopped) return;
     this.paused = false;
     this.consumer?.resume();
-    this.o.onStateChange('RUNNING');
+    this.wake();
+    this.o.onStateChange('RUNNING', this.degradedReason);
+  }
+
+  private degrade(reason: string): void {
+    if (this.failed || this.stopped) return;
+    this.degradedReason = `Kafka is unreachable for this task since ${new Date().toISOString()}: ${reason}. The task keeps retrying and resumes by itself.`;
+    this.o.logger.warn(this.degradedReason);
+    if (!this.paused) this.o.onStateChange('RUNNING', this.degradedReason);
+  }
+
+  private recover(): void {
+    if (!this.degradedReason || this.failed || this.stopped) return;
+    this.degradedReason = undefined;
+    this.o.logger.info('Kafka is reachable again; the task resumes');
+    if (!this.paused) this.o.onStateChange('RUNNING');
   }
 
   /**
-   * Converts, transforms and puts one batch of one partition, then commits when due.
+   * Converts, transforms and puts one batch of one partition.
    * Conversion runs per record (synchronously unless a retry is needed); each transformation step
    * runs over the whole batch, in one call for steps with a batch form (model scoring). When a
    * failure is not tolerated at record k, records before k are still put and committed, so the
    * restarted task resumes exactly at k.
    */
-  private async processBatch(messages: ConsumedMessage[], topic: string, partition: number, isStale: () => boolean): Promise<void> {
-    if (this.failed || this.stopped || isStale()) return;
+  private async processBatch(messages: ConsumedMessage[], topic: string, partition: number): Promise<void> {
+    if (this.failed || this.stopped) return;
     this.o.onTopicSeen(topic);
     try {
-      await this.o.keyConverter.prepare?.(topic, messages.map((m) => m.key));
-      await this.o.valueConverter.prepare?.(topic, messages.map((m) => m.value));
+      if (this.o.keyConverter.prepare) await this.o.keyConverter.prepare(topic, messages.map((m) => m.key));
+      if (this.o.valueConverter.prepare) await this.o.valueConverter.prepare(topic, messages.map((m) => m.value));
     } catch (e) {
       // A prefetch failure (e.g. registry unreachable) is reported per record by the conversion below.
       this.o.logger.debug(`converter prefetch failed: ${(e as Error).message}`);
@@ -218,10 +303,10 @@ export class SinkTaskRunner {
     for (let i = 0; i < failIndex; i++) if (records[i]) out.push(records[i]!);
     await this.putAndTrack(out, topic, partition, failIndex > 0 ? messages[failIndex - 1]!.offset + 1 : undefined);
     if (failError) {
-      await this.commitNow().catch((e) => this.o.logger.warn(`commit before failing the task failed: ${(e as Error).message}`));
+      // what was put before the failing record is flushed and committed: a restart resumes exactly at it
+      await this.commitNow(true).catch((e) => this.o.logger.warn(`commit before failing the task failed: ${(e as Error).message}`));
       throw failError;
     }
-    await this.commitIfDue();
   }
 
   /** Runs the key and value converters for one record; a Promise only when a retry is under way. */
@@ -250,7 +335,7 @@ export class SinkTaskRunner {
   private async putAndTrack(records: SinkRecord[], topic: string, partition: number, nextOffset: number | undefined): Promise<void> {
     if (records.length > 0) await this.putWithRetry(records);
     await this.errorHandler.flushDlq();
-    if (nextOffset !== undefined) this.putOffsets.set(`${topic}:${partition}`, { topic, partition, offset: nextOffset });
+    if (nextOffset !== undefined) this.putOffsets.set(partitionKey(topic, partition), { topic, partition, offset: nextOffset });
   }
 
   private async putWithRetry(records: SinkRecord[]): Promise<void> {
@@ -270,25 +355,69 @@ export class SinkTaskRunner {
   }
 
   private async commitIfDue(): Promise<void> {
-    if (Date.now() - this.lastCommit >= this.o.offsetFlushIntervalMs) await this.commitNow();
+    if (Date.now() - this.lastCommit >= this.o.offsetFlushIntervalMs) await this.commitNow(false);
   }
 
-  /** Flushes the sink, then commits the offsets of everything it was given. */
-  private async commitNow(): Promise<void> {
+  /** The sink and the producer (outputs, DLQ records) make everything given to them durable. */
+  private async flushAll(): Promise<void> {
+    await this.task!.flush();
+    await this.producer!.flush();
+  }
+
+  /**
+   * Commits the offsets of everything put so far, behind its flush. Runs on the serial executor.
+   * `hold` (or a stateful chain) keeps processing waiting until the commit is done; otherwise the
+   * flush and commit run behind the processing, one at a time.
+   */
+  private async commitNow(hold: boolean): Promise<void> {
     this.lastCommit = Date.now();
     if (this.putOffsets.size === 0 || !this.task || !this.consumer) return;
     const offsets = [...this.putOffsets.values()];
-    // Stateful transformations checkpoint first, then the sink flushes, then offsets are committed.
-    for (const step of this.o.chain) if (step.transformation.preCommit) await step.transformation.preCommit(offsets);
-    await this.task.flush();
-    await this.consumer.commit(offsets);
-    for (const o of offsets) {
-      const key = `${o.topic}:${o.partition}`;
-      if (this.putOffsets.get(key) === o) this.putOffsets.delete(key);
+    const consumer = this.consumer;
+    const forget = () => {
+      for (const o of offsets) {
+        const key = partitionKey(o.topic, o.partition);
+        if (this.putOffsets.get(key) === o) this.putOffsets.delete(key);
+      }
+    };
+    if (hold || this.statefulChain) {
+      await this.committing;
+      await this.flushAll();
+      // Stateful transformations checkpoint after the outputs are durable and before the offsets move.
+      for (const step of this.o.chain) if (step.transformation.preCommit) await step.transformation.preCommit(offsets);
+      try {
+        await this.commitOffsets(consumer, offsets);
+      } catch {
+        return; // warned; the offsets stay for the next commit
+      }
+      forget();
+      return;
+    }
+    if (this.committing) return; // the next tick takes the newer offsets
+    this.committing = (async () => {
+      try {
+        await this.flushAll();
+      } catch (e) {
+        this.fail(e as Error);
+        return;
+      }
+      await this.commitOffsets(consumer, offsets);
+      forget();
+    })().catch(() => undefined).finally(() => { this.committing = undefined; });
+  }
+
+  /** A failed commit is not fatal: the offsets stay and the next commit carries them (as Connect logs and goes on). */
+  private async commitOffsets(consumer: GroupConsumer, offsets: TopicPartitionOffset[]): Promise<void> {
+    try {
+      await consumer.commit(offsets);
+    } catch (e) {
+      if (this.stopped || this.failed) throw e;
+      this.o.logger.warn(`Commit of offsets failed; it is retried with the next commit: ${(e as Error).message}`);
+      throw e;
     }
   }
 
-  /** Marks the task FAILED with its trace and leaves the group (without committing past the failure). */
+  /** Marks the task FAILED with its trace and closes its clients (without committing past the failure). */
   fail(error: Error): void {
     if (this.failed || this.stopped) return;
     this.failed = true;
@@ -298,22 +427,32 @@ export class SinkTaskRunner {
     void this.shutdown(false);
   }
 
-  /** Orderly stop: flush and commit what was written, leave the group, stop the sink. Idempotent. */
+  /** Orderly stop: finish the batch in progress, flush and commit what was written, leave the group, stop the sink. Idempotent. */
   stop(): Promise<void> {
     return this.shutdown(!this.failed);
   }
 
   private shutdown(commit: boolean): Promise<void> {
     this.stopped = true;
+    this.wake();
     this.stopping ??= (async () => {
       if (this.commitTimer) clearInterval(this.commitTimer);
-      // Let an in-flight batch finish first, then commit what it wrote.
-      if (commit) await this.serial.run(() => this.commitNow()).catch((e) => this.o.logger.warn(`final commit failed: ${(e as Error).message}`));
+      const timeout = this.o.shutdownTimeoutMs ?? 30_000;
+      if (commit) {
+        // Let the batch in progress finish, then commit what it wrote; give up after the bound (the
+        // records are then delivered again after a restart: at-least-once).
+        const done = await withTimeout(this.serial.run(async () => {
+          await this.committing;
+          await this.commitNow(true);
+        }).then(() => 'ok' as const, (e: Error) => { this.o.logger.warn(`final commit failed: ${e.message}`); return 'failed' as const; }), timeout);
+        if (done === 'timeout') this.o.logger.warn(`the final flush and commit did not finish within ${timeout} ms; uncommitted records will be delivered again`);
+      }
       await this.consumer?.stop();
+      await this.looping?.catch(() => undefined);
+      await this.producer?.close().catch(() => undefined);
       try { await this.task?.stop(); } catch (e) { this.o.logger.warn(`task stop failed: ${(e as Error).message}`); }
       await closeChain(this.o.chain).catch(() => undefined);
     })();
     return this.stopping;
   }
 }
-

@@ -3,7 +3,9 @@
  * template: `${topic}` is the record's topic after transformations, so RegexRouter or a template
  * such as `${topic}.scored` routes per record. Key and value are encoded with the connector's
  * converters (`key.converter`/`value.converter`), so JSON in gives JSON out unless told otherwise.
- * put() resolves when the broker acknowledged the whole batch (acks=all): nothing is left to flush.
+ * put() queues the batch on the task's producer and returns (the next batch is processed while this
+ * one travels); flush() resolves when the broker has acknowledged everything put (acks=all), so
+ * offsets are committed only for records Kafka has.
  */
 import type { ConfigMap, ProducedRecord, SinkConnector, SinkConnectorDescriptor, SinkRecord, SinkTask, SinkTaskContext } from '../api';
 import { parseConfigOrThrow, validators } from '../config/parse';
@@ -67,7 +69,7 @@ class KafkaTopicSinkTask implements SinkTask {
         timestamp: r.timestamp,
       };
     }
-    await ctx.producer.send(out);
+    await ctx.producer.enqueue(out);
   }
 
   private targetFor(topic: string): string {
@@ -79,7 +81,10 @@ class KafkaTopicSinkTask implements SinkTask {
     return target;
   }
 
-  flush(): void {}
+  flush(): Promise<void> {
+    return this.context!.producer.flush();
+  }
+
   stop(): void {}
 }
 

@@ -8,7 +8,7 @@ export interface LearnerHandle {
   readonly connector: string;
   readonly taskId: number;
   /** a JSON-safe status: config summary, counters, metrics, checkpoint and publication info */
-  status(): Record<string, unknown>;
+  status(): Record<string, unknown> | Promise<Record<string, unknown>>;
   /** the current weights as a linear model (format 'kappa-linear-model') */
   model(): unknown;
   /** publishes the current weights on the model-control topic now; resolves to the message sent */
@@ -17,17 +17,34 @@ export interface LearnerHandle {
 
 const handles = new Map<string, Map<number, LearnerHandle>>();
 
+/** Told when learners come and go (a task thread forwards this to the main thread's registry). */
+export interface LearnerObserver {
+  registered(h: LearnerHandle): void;
+  unregistered(h: LearnerHandle): void;
+}
+let observer: LearnerObserver | undefined;
+
+export function observeLearners(o: LearnerObserver | undefined): void {
+  observer = o;
+}
+
 export const learnerRegistry = {
   register(h: LearnerHandle): void {
     let byTask = handles.get(h.connector);
     if (!byTask) handles.set(h.connector, (byTask = new Map()));
     byTask.set(h.taskId, h);
+    observer?.registered(h);
   },
   /** removes the handle only if it is still the registered one (a restarted task may have replaced it) */
   unregister(h: LearnerHandle): void {
     const byTask = handles.get(h.connector);
-    if (byTask?.get(h.taskId) === h) byTask.delete(h.taskId);
-    if (byTask && byTask.size === 0) handles.delete(h.connector);
+    if (byTask?.get(h.taskId) !== h) return;
+    byTask.delete(h.taskId);
+    if (byTask.size === 0) handles.delete(h.connector);
+    observer?.unregistered(h);
+  },
+  find(connector: string, taskId: number): LearnerHandle | undefined {
+    return handles.get(connector)?.get(taskId);
   },
   connectors(): string[] {
     return [...handles.keys()].sort();

@@ -12,7 +12,7 @@ import * as path from 'path';
 import type { Logger, PluginKafka } from '../../api';
 import { ArtifactStore } from './artifacts';
 import { LinearBackend, OnnxBackend, RemoteBackend } from './backends';
-import { ModelCatalog } from './catalog';
+import { ModelCatalog, type CatalogListener, type ExpiredPolicy, type MissingPolicy, type Resolution } from './catalog';
 import { DEFAULT_MODEL_TOPIC } from './control';
 import { InferencePool, defaultThreads } from './onnx';
 
@@ -56,9 +56,26 @@ const catalogs = new Map<string, Shared>();
 let pool: InferencePool | undefined;
 const usage = new Map<string, Map<string, Set<number>>>(); // model id → connector → task ids
 
+/** What a scoring transform needs of a catalog: the version to score with, and its warnings. */
+export interface CatalogView {
+  resolve(id: string, expiredPolicy?: ExpiredPolicy, missingPolicy?: MissingPolicy): Promise<Resolution>;
+  onWarning(listener: CatalogListener): () => void;
+}
+
 export interface CatalogLease {
-  readonly catalog: ModelCatalog;
+  readonly catalog: CatalogView;
   release(): Promise<void>;
+}
+
+/**
+ * Where scoring transforms get catalogs from: in the worker's main thread, the process's own
+ * catalogs (below); in a task's worker thread, the main thread's, over its channel
+ * (src/ml/serving/remote-hub.ts), so a model is fetched, verified and loaded once per process.
+ */
+export interface ServingHub {
+  acquire(topic: string, ctx: CatalogContext): Promise<CatalogLease>;
+  recordUse(connector: string, taskId: number, modelId: string): void;
+  dropUses(connector: string, taskId: number): void;
 }
 
 export interface CatalogContext {
@@ -68,7 +85,20 @@ export interface CatalogContext {
 }
 
 /** The shared catalog of `topic`, read up to the topic's current end. */
-export async function acquireCatalog(topic: string, ctx: CatalogContext): Promise<CatalogLease> {
+export function acquireCatalog(topic: string, ctx: CatalogContext): Promise<CatalogLease> {
+  return hub.acquire(topic, ctx);
+}
+
+export function recordUse(connector: string, taskId: number, modelId: string): void {
+  hub.recordUse(connector, taskId, modelId);
+}
+
+export function dropUses(connector: string, taskId: number): void {
+  hub.dropUses(connector, taskId);
+}
+
+/** The catalog of this process (main thread): the lease keeps the real ModelCatalog. */
+export async function acquireLocalCatalog(topic: string, ctx: CatalogContext): Promise<{ readonly catalog: ModelCatalog; release(): Promise<void> }> {
   let shared = catalogs.get(topic);
   if (!shared) {
     const settings = servingSettings(ctx.workerConfig);
@@ -122,7 +152,7 @@ export function peekCatalog(topic: string): ModelCatalog | undefined {
   return catalogs.get(topic)?.catalog;
 }
 
-export function recordUse(connector: string, taskId: number, modelId: string): void {
+function recordLocalUse(connector: string, taskId: number, modelId: string): void {
   let byConnector = usage.get(modelId);
   if (!byConnector) usage.set(modelId, (byConnector = new Map()));
   let tasks = byConnector.get(connector);
@@ -130,7 +160,7 @@ export function recordUse(connector: string, taskId: number, modelId: string): v
   tasks.add(taskId);
 }
 
-export function dropUses(connector: string, taskId: number): void {
+function dropLocalUses(connector: string, taskId: number): void {
   for (const [modelId, byConnector] of usage) {
     const tasks = byConnector.get(connector);
     if (!tasks) continue;
@@ -143,4 +173,17 @@ export function dropUses(connector: string, taskId: number): void {
 /** Connectors of this process that scored with (or are configured for) `modelId`. */
 export function usersOf(modelId: string): string[] {
   return [...(usage.get(modelId)?.keys() ?? [])].sort();
+}
+
+export const localHub: ServingHub = {
+  acquire: (topic, ctx) => acquireLocalCatalog(topic, ctx),
+  recordUse: recordLocalUse,
+  dropUses: dropLocalUses,
+};
+
+let hub: ServingHub = localHub;
+
+/** A task thread installs the hub that reaches the main thread's catalogs. */
+export function installServingHub(h: ServingHub): void {
+  hub = h;
 }

@@ -23,9 +23,9 @@ import { BUILTIN_PLUGIN_VERSION } from '../../api/version';
 import { parseConfigOrThrow, validators } from '../../config/parse';
 import { mapSchema, structSchema, Schemas } from '../../converters/schemas';
 import type { ServingModel, Prediction } from './backends';
-import type { ExpiredPolicy, MissingPolicy, ModelCatalog, Resolution } from './catalog';
+import type { ExpiredPolicy, MissingPolicy, Resolution } from './catalog';
 import { fieldOf } from './control';
-import { acquireCatalog, dropUses, recordUse, servingSettings, type CatalogLease } from './hub';
+import { acquireCatalog, dropUses, recordUse, servingSettings, type CatalogLease, type CatalogView } from './hub';
 
 export const SCORE_CLASS = 'io.kappa.connect.ml.Score';
 export const HEADER_MODEL_ID = 'kappa.model.id';
@@ -143,7 +143,7 @@ export class Score implements Transformation {
     if (this.context) recordUse(this.context.connectorName, this.context.taskId, id);
   }
 
-  private get catalog(): ModelCatalog {
+  private get catalog(): CatalogView {
     if (!this.lease) throw new DataException(`${SCORE_CLASS} was not opened (it needs a worker that calls Transformation.open)`);
     return this.lease.catalog;
   }

@@ -10,10 +10,9 @@
  * session and stops the threads (idempotent). A worker that dies is replaced and its models are
  * loaded again; only the requests it had in flight fail.
  */
-import * as fs from 'fs';
 import * as os from 'os';
-import * as path from 'path';
-import { Worker } from 'worker_threads';
+import type { Worker } from 'worker_threads';
+import { spawnModuleWorker } from '../../../runtime/threads/spawn';
 import type { WorkerInit, WorkerReply, WorkerRequest, WorkerResult } from './protocol';
 import type { SessionTuning } from './session';
 import { LoadOptions, ModelInfo, ModelKey, Prediction, ServingError, deserializeError, isPlainArrayBuffer, keyString } from './types';
@@ -61,30 +60,8 @@ interface Registered {
   readonly info: ModelInfo;
 }
 
-// When running from TypeScript sources (ts-jest, ts-node), there is no worker.js next to this
-// file: transpile worker.ts and its imports on the fly with the project's own TypeScript.
-const TS_BOOTSTRAP = `
-const { workerData } = require('worker_threads');
-const fs = require('fs');
-const ts = require(workerData.__typescript);
-require.extensions['.ts'] = function (module, filename) {
-  const out = ts.transpileModule(fs.readFileSync(filename, 'utf8'), {
-    fileName: filename,
-    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
-  });
-  module._compile(out.outputText, filename);
-};
-require(workerData.__tsEntry);
-`;
-
 function spawnWorker(init: WorkerInit): Worker {
-  const js = path.join(__dirname, 'worker.js');
-  if (fs.existsSync(js)) return new Worker(js, { workerData: init });
-  const tsEntry = path.join(__dirname, 'worker.ts');
-  return new Worker(TS_BOOTSTRAP, {
-    eval: true,
-    workerData: { ...init, __tsEntry: tsEntry, __typescript: require.resolve('typescript') },
-  });
+  return spawnModuleWorker(__dirname, 'worker', init);
 }
 
 export function defaultThreads(): number {

@@ -1,0 +1,161 @@
+/**
+ * Scoring from a task's worker thread with the main thread's catalogs: one catalog per control
+ * topic per process, each model version fetched, verified and loaded once, whatever thread scores
+ * with it. The thread asks the main thread which version to use (per batch, so a swap reaches it at
+ * the next batch) and sends its rows there; the main thread scores them in the inference pool and
+ * sends the prediction back (both directions transfer the typed arrays instead of copying them).
+ *
+ *   thread                         main thread
+ *   ServingHub.acquire  ─────────► catalogServer: acquireLocalCatalog(topic)
+ *   resolve(id) per batch ───────► catalog.resolve → a description of the version
+ *   model.score(rows)   ─────────► the version's ServingModel.score (InferencePool)
+ *   warnings            ◄───────── catalog.onWarning
+ */
+import type { Channel } from '../../runtime/threads/channel';
+import { Transfer } from '../../runtime/threads/channel';
+import type { ModelControl } from './control';
+import type { ExpiredPolicy, MissingPolicy, Resolution, CatalogListener } from './catalog';
+import { ModelUnavailableError } from './catalog';
+import type { Prediction, ServingModel } from './backends';
+import { acquireLocalCatalog, localHub, type CatalogContext, type CatalogLease, type ServingHub } from './hub';
+
+interface ModelDescription {
+  readonly key: string;
+  readonly id: string;
+  readonly version: string;
+  readonly control: ModelControl;
+  readonly kind: 'classifier' | 'regressor';
+  readonly classLabels?: readonly (number | string)[];
+  readonly hasProbabilities: boolean;
+  readonly nFeatures: number;
+}
+
+type RemoteResolution =
+  | { kind: 'model'; model: ModelDescription }
+  | { kind: 'error'; error: { name: string; message: string } }
+  | { kind: 'passthrough'; reason: string };
+
+const modelKey = (m: { id: string; version: string }) => `${m.id}\u0000${m.version}`;
+
+function ownsBuffer(a: Float32Array): boolean {
+  return a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && a.buffer instanceof ArrayBuffer;
+}
+
+/** Main thread: answers one task thread's serving requests with this process's catalogs. */
+export function serveCatalogs(channel: Channel, ctx: CatalogContext): { close(): Promise<void> } {
+  const leases = new Map<number, { lease: Awaited<ReturnType<typeof acquireLocalCatalog>>; unsubscribe: () => void }>();
+  const models = new Map<string, ServingModel>();
+  const uses = new Set<string>();
+  let nextLease = 1;
+  channel.handle('serving.acquire', async (p: { topic: string }) => {
+    const lease = await acquireLocalCatalog(p.topic, ctx);
+    const id = nextLease++;
+    const unsubscribe = lease.catalog.onWarning((modelId, message) => channel.notify('serving.warning', { lease: id, modelId, message }));
+    leases.set(id, { lease, unsubscribe });
+    return id;
+  });
+  channel.handle('serving.resolve', async (p: { lease: number; id: string; expired: ExpiredPolicy; missing: MissingPolicy }): Promise<RemoteResolution> => {
+    const entry = leases.get(p.lease);
+    if (!entry) return { kind: 'error', error: { name: 'ModelUnavailableError', message: 'the model catalog is closed' } };
+    const res = await entry.lease.catalog.resolve(p.id, p.expired, p.missing);
+    if (res.kind === 'error') return { kind: 'error', error: { name: res.error.name, message: res.error.message } };
+    if (res.kind === 'passthrough') return res;
+    const m = res.model;
+    models.set(modelKey(m), m);
+    return { kind: 'model', model: { key: modelKey(m), id: m.id, version: m.version, control: m.control, kind: m.kind, classLabels: m.classLabels, hasProbabilities: m.hasProbabilities, nFeatures: m.nFeatures } };
+  });
+  channel.handle('serving.score', async (p: { key: string; rows: Float32Array; n: number }) => {
+    const m = models.get(p.key);
+    if (!m) throw new ModelUnavailableError(`model ${p.key.replace('\u0000', '@')} is not loaded in this worker`);
+    const pred = await m.score(p.rows, p.n);
+    const list: ArrayBuffer[] = [];
+    if (pred.probabilities && ownsBuffer(pred.probabilities)) list.push(pred.probabilities.buffer as ArrayBuffer);
+    if (pred.values && ownsBuffer(pred.values)) list.push(pred.values.buffer as ArrayBuffer);
+    return new Transfer(pred, list);
+  });
+  channel.handle('serving.release', async (p: { lease: number }) => {
+    const entry = leases.get(p.lease);
+    leases.delete(p.lease);
+    entry?.unsubscribe();
+    await entry?.lease.release();
+  });
+  channel.on('serving.use', (p: { connector: string; taskId: number; modelId: string }) => {
+    uses.add(`${p.connector}\u0000${p.taskId}`);
+    localHub.recordUse(p.connector, p.taskId, p.modelId);
+  });
+  channel.on('serving.drop', (p: { connector: string; taskId: number }) => {
+    uses.delete(`${p.connector}\u0000${p.taskId}`);
+    localHub.dropUses(p.connector, p.taskId);
+  });
+  return {
+    // the thread is gone: give back what it held
+    close: async () => {
+      for (const u of uses) {
+        const [connector, task] = u.split('\u0000');
+        localHub.dropUses(connector!, Number(task));
+      }
+      uses.clear();
+      const open = [...leases.values()];
+      leases.clear();
+      models.clear();
+      for (const e of open) e.unsubscribe();
+      await Promise.allSettled(open.map((e) => e.lease.release()));
+    },
+  };
+}
+
+/** Task thread: the hub whose catalogs live in the main thread. */
+export function remoteServingHub(channel: Channel): ServingHub {
+  const listeners = new Map<number, Set<CatalogListener>>();
+  channel.on('serving.warning', (p: { lease: number; modelId: string; message: string }) => {
+    for (const l of listeners.get(p.lease) ?? []) l(p.modelId, p.message);
+  });
+  const remoteModels = new Map<string, ServingModel>();
+  const remoteModel = (d: ModelDescription): ServingModel => {
+    let m = remoteModels.get(d.key);
+    if (!m) {
+      m = {
+        id: d.id,
+        version: d.version,
+        control: d.control,
+        kind: d.kind,
+        classLabels: d.classLabels,
+        hasProbabilities: d.hasProbabilities,
+        nFeatures: d.nFeatures,
+        score: (rows: Float32Array, n: number) => channel.request<Prediction>('serving.score', { key: d.key, rows, n }, ownsBuffer(rows) ? [rows.buffer as ArrayBuffer] : []),
+        close: async () => undefined,
+      };
+      // one description per version: older versions of the same model are forgotten
+      for (const [k, other] of remoteModels) if (other.id === d.id && k !== d.key) remoteModels.delete(k);
+      remoteModels.set(d.key, m);
+    }
+    return m;
+  };
+  return {
+    acquire: async (topic: string, _ctx: CatalogContext): Promise<CatalogLease> => {
+      const lease = await channel.request<number>('serving.acquire', { topic });
+      const mine = new Set<CatalogListener>();
+      listeners.set(lease, mine);
+      return {
+        catalog: {
+          resolve: async (id: string, expired: ExpiredPolicy = 'fallback', missing: MissingPolicy = 'error'): Promise<Resolution> => {
+            const r = await channel.request<RemoteResolution>('serving.resolve', { lease, id, expired, missing });
+            if (r.kind === 'model') return { kind: 'model', model: remoteModel(r.model) };
+            if (r.kind === 'error') return { kind: 'error', error: Object.assign(new ModelUnavailableError(r.error.message), { name: r.error.name }) };
+            return r;
+          },
+          onWarning: (l: CatalogListener) => {
+            mine.add(l);
+            return () => mine.delete(l);
+          },
+        },
+        release: async () => {
+          listeners.delete(lease);
+          await channel.request('serving.release', { lease }).catch(() => undefined);
+        },
+      };
+    },
+    recordUse: (connector, taskId, modelId) => channel.notify('serving.use', { connector, taskId, modelId }),
+    dropUses: (connector, taskId) => channel.notify('serving.drop', { connector, taskId }),
+  };
+}
