@@ -8,7 +8,8 @@
 #   make registry-up  start the Schema Registry (scripts/registry/registry.sh; needs the broker)
 #   make registry-down stop it
 #   make typecheck    type-check src and the tests (tsconfig.test.json)
-#   make test         build, typecheck, broker, jest (results in .cache/jest-results.json), broker stopped again
+#   make test         build, typecheck, broker, jest (results in .cache/jest-results.json), then the
+#                     kafkajs smoke subset (.cache/jest-results-kafkajs.json), broker stopped again
 #   make run          build, broker, worker in the foreground (config/worker.properties) and the
 #                     online-learning demo (scripts/demo.sh; DEMO=0 skips it); Ctrl-C stops both
 #   make bench        build, broker, benchmark (when one exists)
@@ -42,6 +43,8 @@ endif
 KAFKA_SH := bash scripts/kafka.sh
 REGISTRY_SH := bash scripts/registry/registry.sh
 JEST_RESULTS := .cache/jest-results.json
+JEST_RESULTS_KAFKAJS := .cache/jest-results-kafkajs.json
+KAFKAJS_SMOKE := test/integration/rest-lifecycle.test.ts test/integration/data-path.test.ts test/integration/crash-recovery.test.ts
 JEST_ARGS ?=
 
 .PHONY: typecheck
@@ -144,10 +147,16 @@ test: build typecheck
 	trap 'registry_down; broker_down' EXIT
 	trap 'exit 130' INT TERM
 	mkdir -p .cache
-	rm -f $(JEST_RESULTS)
+	rm -f $(JEST_RESULTS) $(JEST_RESULTS_KAFKAJS)
 	echo "make: jest against KAFKA_BOOTSTRAP_SERVERS=$$KAFKA_BOOTSTRAP_SERVERS SCHEMA_REGISTRY_URL=$${SCHEMA_REGISTRY_URL:-}" >&2
 	status=0
 	$(JEST) --ci --json --outputFile=$(JEST_RESULTS) $(JEST_ARGS) || status=$$?
+	# The second adapter of the Kafka port (kafka.client=kafkajs): the single-worker smoke subset
+	# (REST lifecycle, data path, crash recovery). Skipped when JEST_ARGS selects tests.
+	if [[ -z "$(JEST_ARGS)" && "$${KAPPA_SKIP_KAFKAJS_SMOKE:-0}" != 1 ]]; then
+	  echo "make: kafkajs smoke run ($(KAFKAJS_SMOKE))" >&2
+	  KAPPA_TEST_KAFKA_CLIENT=kafkajs $(JEST) --ci --json --outputFile=$(JEST_RESULTS_KAFKAJS) --selectProjects integration $(KAFKAJS_SMOKE) || status=$$?
+	fi
 	exit $$status
 
 run: build

@@ -5,6 +5,7 @@
 #   scripts/kafka.sh fetch    download the broker jars into .cache/kafka/<version>/libs
 #   scripts/kafka.sh start    fetch, format a fresh .data/kafka, start in background, wait until ready
 #   scripts/kafka.sh stop     SIGTERM, wait (SIGKILL after a timeout), remove the pid file
+#   scripts/kafka.sh resume   start again on the data it has (a broker restart; fault tests use it)
 #   scripts/kafka.sh status   exit 0 if running (prints the bootstrap address)
 #   scripts/kafka.sh logs     tail the broker log
 #
@@ -195,18 +196,22 @@ start() {
   fi
   fetch
 
-  [[ "$DATA" != "/" && "$DATA" != "$ROOT" ]] || die "refusing to use $DATA as the broker data dir"
-  rm -rf "$DATA"
-  mkdir -p "$DATA/logs"
-  write_config
-
   local cluster_id
-  cluster_id="$(random_cluster_id)"
   java_cmd
-  if ! "${JAVA_CMD[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$DATA/server.properties" \
-        >"$DATA/format.log" 2>&1; then
-    cat "$DATA/format.log" >&2
-    die "formatting the KRaft log dir failed"
+  if [[ "${1:-}" == resume ]]; then
+    [[ -f "$DATA/server.properties" && -d "$DATA/logs" ]] || die "no broker data in $DATA to resume from (use start)"
+    cluster_id="$(sed -n 's/^cluster.id=//p' "$DATA/logs/meta.properties" 2>/dev/null || true)"
+  else
+    [[ "$DATA" != "/" && "$DATA" != "$ROOT" ]] || die "refusing to use $DATA as the broker data dir"
+    rm -rf "$DATA"
+    mkdir -p "$DATA/logs"
+    write_config
+    cluster_id="$(random_cluster_id)"
+    if ! "${JAVA_CMD[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$DATA/server.properties" \
+          >"$DATA/format.log" 2>&1; then
+      cat "$DATA/format.log" >&2
+      die "formatting the KRaft log dir failed"
+    fi
   fi
 
   log "starting Kafka $KAFKA_VERSION (KRaft, cluster $cluster_id) on $BOOTSTRAP, log in ${LOGFILE#"$ROOT"/}"
@@ -248,9 +253,10 @@ status() {
 case "${1:-}" in
   fetch) fetch ;;
   start) start ;;
+  resume) start resume ;;
   stop) stop ;;
   restart) stop; start ;;
   status) status ;;
   logs) tail -n "${2:-100}" "$LOGFILE" ;;
-  *) echo "usage: $0 {fetch|start|stop|restart|status|logs [N]}" >&2; exit 2 ;;
+  *) echo "usage: $0 {fetch|start|resume|stop|restart|status|logs [N]}" >&2; exit 2 ;;
 esac

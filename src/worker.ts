@@ -6,11 +6,12 @@ import type { FastifyInstance } from 'fastify';
 import { ConfigException } from './api';
 import type { WorkerConfig } from './config/worker-config';
 import { Herder } from './herder/herder';
-import { KafkaClient } from './kafka/port';
+import { createKafkaClient, type KafkaClient } from './kafka';
 import { LogRegistry } from './logging/logger';
 import { builtinPlugins } from './plugins/builtins';
 import { PluginRegistry } from './plugins/registry';
 import { buildServer } from './rest/server';
+import { InlineTask, ThreadTask } from './runtime/task-handles';
 
 export class Worker {
   readonly logs: LogRegistry;
@@ -22,12 +23,13 @@ export class Worker {
 
   constructor(readonly config: WorkerConfig, logs?: LogRegistry) {
     this.logs = logs ?? new LogRegistry(LogRegistry.parseLevel(config.logLevel) ?? 'INFO');
-    this.kafka = new KafkaClient({
+    this.kafka = createKafkaClient(config.kafkaClient, {
       bootstrapServers: config.bootstrapServers,
       clientId: `connect-${config.groupId}`,
       logger: this.logs.logger('io.kappa.connect.kafka'),
       consumerProps: { ...config.consumerProps },
       producerProps: { ...config.producerProps },
+      adminProps: { ...config.adminProps },
     });
     this.registry = new PluginRegistry(builtinPlugins());
     this.registry.loadPluginPath(config.pluginPath, this.logs.logger('io.kappa.connect.plugins'));
@@ -39,7 +41,21 @@ export class Worker {
     ] as const) {
       if (!this.registry.find(cls, types)) throw new ConfigException(`Invalid value ${cls} for configuration ${key}: Class ${cls} could not be found.`);
     }
-    this.herder = new Herder({ config, kafka: this.kafka, registry: this.registry, logs: this.logs });
+    const env = { registry: this.registry, workerConfig: config, kafka: this.kafka, logs: this.logs };
+    const threadServices = {
+      logs: this.logs,
+      catalogContext: { kafka: this.kafka.pluginKafka(`connect-${config.groupId}-models`), workerConfig: config.raw, logger: this.logs.logger('io.kappa.connect.ml.serving') },
+      // the task's own graceful bound, plus time to leave its consumer group
+      stopTimeoutMs: config.taskShutdownTimeoutMs + 15_000,
+      logger: this.logs.logger('io.kappa.connect.Worker'),
+    };
+    this.herder = new Herder({
+      config,
+      kafka: this.kafka,
+      registry: this.registry,
+      logs: this.logs,
+      createTask: (spec, events) => (config.taskThreads ? new ThreadTask(spec, events, threadServices) : new InlineTask(spec, events, env)),
+    });
   }
 
   /** Starts the REST server first (so /health answers 503 while starting), then the herder. */

@@ -15,7 +15,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { pathToFileURL } from 'url';
-import { KafkaClient } from '../kafka/port';
+import { createKafkaClient } from '../kafka';
 import { ArtifactStore, describeUri } from '../ml/serving/artifacts';
 import { DEFAULT_MODEL_TOPIC } from '../ml/serving/control';
 import { ControlLog, controlRecord, preparePublish } from '../ml/serving/control-log';
@@ -118,7 +118,7 @@ async function viaRest(url: string, cmd: string, p: Parsed, out: (s: string) => 
 
 async function viaKafka(servers: string, topic: string, cmd: string, p: Parsed, out: (s: string) => void): Promise<number> {
   const log = { info() {}, debug() {}, warn() {}, error: (m: string) => process.stderr.write(`${m}\n`) };
-  const kafka = new KafkaClient({ bootstrapServers: servers.split(',').map((s) => s.trim()), clientId: 'kappa-connect-models-cli', logger: log });
+  const kafka = createKafkaClient('platformatic', { bootstrapServers: servers.split(',').map((s) => s.trim()), clientId: 'kappa-connect-models-cli', logger: log });
   try {
     await kafka.ensureTopics([{ topic, partitions: 1, replicationFactor: -1, config: { 'cleanup.policy': 'compact' } }]);
     const controls = new ControlLog();

@@ -3,6 +3,7 @@
  * An invalid value stops the worker with one message naming the key.
  */
 import { ConfigException, type ConfigDef } from '../api';
+import type { KafkaClientKind } from '../kafka/port';
 import { parseConfig, withPrefix, validators } from './parse';
 
 const def: ConfigDef = [
@@ -31,6 +32,13 @@ const def: ConfigDef = [
   { name: 'topic.tracking.allow.reset', type: 'BOOLEAN', default: true, importance: 'LOW', documentation: 'Allow resetting tracked topics.' },
   { name: 'connector.client.config.override.policy', type: 'STRING', default: 'All', importance: 'MEDIUM', documentation: 'Which consumer.override./producer.override./admin.override. settings connectors may set: All, None or Principal.', validator: (v, n) => (typeof v === 'string' && !['all', 'none', 'principal'].includes(v.toLowerCase()) ? `Invalid value ${v} for configuration ${n}: must be All, None or Principal` : undefined) },
   { name: 'log.level', type: 'STRING', default: 'INFO', importance: 'LOW', documentation: 'Root log level (kappa extension).' },
+  { name: 'session.timeout.ms', type: 'INT', default: 10000, importance: 'HIGH', documentation: "The timeout used to detect worker failures: a worker that sends no heartbeat for this long leaves the group.", validator: validators.atLeast(1) },
+  { name: 'heartbeat.interval.ms', type: 'INT', default: 3000, importance: 'HIGH', documentation: 'The expected time between heartbeats to the group coordinator.', validator: validators.atLeast(1) },
+  { name: 'rebalance.timeout.ms', type: 'INT', default: 60000, importance: 'HIGH', documentation: 'The maximum time each worker may take to join the group during a rebalance.', validator: validators.atLeast(1) },
+  { name: 'scheduled.rebalance.max.delay.ms', type: 'INT', default: 300000, importance: 'LOW', documentation: "How long the connectors and tasks of a worker that left are held before they are reassigned (it may come back).", validator: validators.atLeast(0) },
+  { name: 'connect.protocol', type: 'STRING', default: 'sessioned', importance: 'LOW', documentation: "Connect's group protocol setting; this worker always uses the incremental cooperative layout ('compatible').", validator: validators.oneOf('eager', 'compatible', 'sessioned') },
+  { name: 'kappa.task.threads', type: 'BOOLEAN', default: true, importance: 'LOW', documentation: 'Run each sink task in its own worker thread (its own core and Kafka clients); false runs them all on the main thread. Kappa extension.' },
+  { name: 'kafka.client', type: 'STRING', default: 'platformatic', importance: 'LOW', documentation: "The Kafka client library: 'platformatic' (@platformatic/kafka: fetch-ahead, pipelined produce; needed for clusters and exactly-once) or 'kafkajs' (single worker, one batch at a time). Kappa extension.", validator: validators.oneOf('platformatic', 'kafkajs') },
 ];
 
 export interface Listener { protocol: 'http'; host: string; port: number }
@@ -62,6 +70,12 @@ export interface WorkerConfig {
   readonly topicTracking: boolean;
   readonly topicTrackingReset: boolean;
   readonly logLevel: string;
+  readonly kafkaClient: KafkaClientKind;
+  readonly taskThreads: boolean;
+  readonly sessionTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly rebalanceTimeoutMs: number;
+  readonly scheduledRebalanceMaxDelayMs: number;
   readonly clientOverridePolicy: 'All' | 'None' | 'Principal';
   /** worker-wide `consumer.*`, `producer.*`, `admin.*` client settings, prefix removed */
   readonly consumerProps: Readonly<Record<string, string>>;
@@ -126,6 +140,12 @@ export function compileWorkerConfig(raw: Record<string, string>): WorkerConfig {
     topicTracking: values['topic.tracking.enable'] as boolean,
     topicTrackingReset: values['topic.tracking.allow.reset'] as boolean,
     logLevel: values['log.level'] as string,
+    kafkaClient: (values['kafka.client'] as string).toLowerCase() as KafkaClientKind,
+    taskThreads: values['kappa.task.threads'] as boolean,
+    sessionTimeoutMs: values['session.timeout.ms'] as number,
+    heartbeatIntervalMs: values['heartbeat.interval.ms'] as number,
+    rebalanceTimeoutMs: values['rebalance.timeout.ms'] as number,
+    scheduledRebalanceMaxDelayMs: values['scheduled.rebalance.max.delay.ms'] as number,
     clientOverridePolicy: ({ all: 'All', none: 'None', principal: 'Principal' } as const)[(values['connector.client.config.override.policy'] as string).toLowerCase() as 'all' | 'none' | 'principal'],
     consumerProps: Object.freeze(withPrefix(raw, 'consumer.')),
     producerProps: Object.freeze(withPrefix(raw, 'producer.')),

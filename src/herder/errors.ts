@@ -13,3 +13,22 @@ export class ConflictError extends HerderError { constructor(m: string) { super(
 export class ForbiddenError extends HerderError { constructor(m: string) { super(403, m); } }
 /** Connect maps plain ConnectExceptions (e.g. an unknown connector class) to 500. */
 export class ServerError extends HerderError { constructor(m: string) { super(500, m); } }
+
+/**
+ * A write reached a worker that is not the leader: the REST layer forwards it to `leaderUrl`, or,
+ * when no leader is known (a rebalance is under way), answers 409 with Connect's message.
+ */
+export class NotLeaderError extends HerderError {
+  constructor(readonly leaderUrl: string | null) {
+    super(409, leaderUrl === null
+      ? 'Cannot complete request momentarily due to no known leader URL, likely because a rebalance was underway.'
+      : 'Cannot complete request because of a conflicting operation (e.g. worker rebalance)');
+  }
+}
+
+/** A task or connector instance runs on another worker: the request is forwarded to `ownerUrl`. */
+export class NotOwnerError extends HerderError {
+  constructor(readonly ownerUrl: string | null) {
+    super(409, 'Cannot complete request because of a conflicting operation (e.g. worker rebalance)');
+  }
+}

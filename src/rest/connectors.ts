@@ -109,7 +109,7 @@ export function connectorRoutes(routes: RouteTable, deps: ServerDeps): void {
 
   routes.add('POST', '/connectors/:name/tasks/:task/restart', async (req: Req, reply) => {
     await ready();
-    await herder.restartTask(req.params['name']!, taskId(req.params['task']));
+    await herder.restartTask(req.params['name']!, taskId(req.params['task']), queryList(req.query['forward']).some((f) => f.toLowerCase() === 'false'));
     return reply.code(204).send();
   });
 
@@ -146,7 +146,7 @@ export function connectorRoutes(routes: RouteTable, deps: ServerDeps): void {
 
   routes.add('PUT', '/connectors/:name/topics/reset', async (req: Req, reply) => {
     await ready();
-    herder.resetActiveTopics(req.params['name']!);
+    await herder.resetActiveTopics(req.params['name']!);
     return reply.code(202).send();
   });
 

@@ -18,6 +18,7 @@ import { RestError } from './server-errors';
 import { checkConfigMap } from './bodies';
 import { modelRoutes } from './models';
 import { learnerRoutes } from './learners';
+import { forward, forwardTarget, type ForwardableRequest } from './forwarding';
 
 export interface ServerDeps {
   herder: Herder;
@@ -89,7 +90,20 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     add(method, url, handler) {
       const regex = new RegExp('^' + url.replace(/:[^/]+/g, '[^/]+') + '/?$');
       patterns.push({ method, regex });
-      app.route({ method, url, handler: async (req, reply) => handler(req as Req, reply) });
+      app.route({
+        method,
+        url,
+        handler: async (req, reply) => {
+          try {
+            return await handler(req as Req, reply);
+          } catch (e) {
+            // a write on a follower goes to the leader, a task restart to the task's worker
+            const target = forwardTarget(e, req as unknown as ForwardableRequest);
+            if (target) return forward(target, req as unknown as ForwardableRequest, reply);
+            throw e;
+          }
+        },
+      });
     },
   };
 

@@ -3,7 +3,10 @@
  *   status-connector-<name>               → {"state","trace","worker_id","generation"}
  *   status-task-<name>-<n>                → same
  *   status-topic-<topic>:connector-<name> → {"topic":{"name","connector","task","discoverTimestamp"}}
- * Writes are applied locally right away (GET status must reflect them) and sent in order.
+ * Writes are applied locally right away (GET status must reflect them) and sent in order. Every
+ * worker follows the topic: records of other workers are applied as they come; a record this store
+ * wrote itself is skipped while a newer write of ours for the same key is still on its way (so a
+ * status read back never overtakes a later local one).
  */
 import type { KafkaClient, ConsumedMessage } from '../kafka/port';
 
@@ -21,12 +24,32 @@ export class StatusStore {
   private readonly tasks = new Map<string, Map<number, Status>>();
   private readonly topics = new Map<string, Map<string, number>>(); // connector → topic → discovered at
   private sending: Promise<void> = Promise.resolve();
+  /** values this store sent per key, oldest first, not read back yet */
+  private readonly ownPending = new Map<string, (string | null)[]>();
+  private readonly listeners = new Set<(connector: string) => void>();
 
   constructor(private readonly kafka: KafkaClient, readonly topic: string, private readonly onError: (e: Error) => void) {}
+
+  /** Called with the connector's name whenever a status of it changes (REST caches, cluster views). */
+  onChange(listener: (connector: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
 
   applyMessage(m: ConsumedMessage): void {
     if (!m.key) return;
     const key = m.key.toString('utf8');
+    const own = this.ownPending.get(key);
+    if (own && own.length > 0) {
+      const text = m.value ? m.value.toString('utf8') : null;
+      if (own[0] === text) {
+        own.shift();
+        if (own.length === 0) this.ownPending.delete(key);
+        return; // ours, already applied when written
+      }
+      // someone else's write under a key we are writing too: ours (later in the log) wins
+      return;
+    }
     const value = m.value ? (JSON.parse(m.value.toString('utf8')) as Record<string, unknown>) : null;
     if (key.startsWith('status-topic-')) {
       const m2 = /^status-topic-(.*):connector-(.*)$/.exec(key);
@@ -48,11 +71,13 @@ export class StatusStore {
     if (key.startsWith('status-connector-')) {
       const name = key.slice('status-connector-'.length);
       if (status) this.connectors.set(name, status); else this.connectors.delete(name);
+      this.changed(name);
     } else if (key.startsWith('status-task-')) {
       const m2 = /^status-task-(.*)-(\d+)$/.exec(key);
       if (!m2) return;
       const map = this.taskMap(m2[1]!);
       if (status) map.set(Number(m2[2]), status); else map.delete(Number(m2[2]));
+      this.changed(m2[1]!);
     }
   }
 
@@ -124,11 +149,24 @@ export class StatusStore {
     return this.sending;
   }
 
+  private changed(name: string): void {
+    for (const l of this.listeners) l(name);
+  }
+
   private enqueue(key: string, value: string | null): void {
+    const own = this.ownPending.get(key);
+    if (own) own.push(value); else this.ownPending.set(key, [value]);
     // Sent one after another so a later status never overtakes an earlier one for the same key.
     this.sending = this.sending
       .then(() => this.kafka.send([{ topic: this.topic, key, value }]))
-      .catch((e: Error) => this.onError(e));
+      .catch((e: Error) => {
+        // never coming back from the topic: stop waiting for it
+        const list = this.ownPending.get(key);
+        const i = list ? list.indexOf(value) : -1;
+        if (list && i >= 0) list.splice(i, 1);
+        if (list && list.length === 0) this.ownPending.delete(key);
+        this.onError(e);
+      });
   }
 }
 

@@ -98,6 +98,8 @@ export function defaultProperties(port: number, suffix = randomSuffix()): Record
     'value.converter.schemas.enable': 'false',
     'plugin.path': FIXTURE_PLUGIN_PATH,
     'offset.flush.interval.ms': '1000',
+    // KAPPA_TEST_KAFKA_CLIENT=kafkajs runs a suite on the second adapter of the Kafka port (make test's smoke run)
+    ...(process.env.KAPPA_TEST_KAFKA_CLIENT ? { 'kafka.client': process.env.KAPPA_TEST_KAFKA_CLIENT } : {}),
   };
 }
 

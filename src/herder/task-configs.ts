@@ -1,0 +1,31 @@
+/**
+ * Task configs as Connect's Worker builds them: the connector's taskConfigs(tasks.max), each with
+ * `task.class` and the sink's `topics`/`topics.regex`; more than tasks.max fails the connector.
+ */
+import type { SinkConnector, SinkConnectorDescriptor } from '../api';
+import { parseFramework } from '../config/connector-config';
+
+export function generateTaskConfigs(name: string, instance: SinkConnector, descriptor: SinkConnectorDescriptor, config: Readonly<Record<string, string>>): Record<string, string>[] {
+  const framework = parseFramework(config, true);
+  const maxTasks = (framework['tasks.max'] as number | null) ?? 1;
+  const configs = instance.taskConfigs(maxTasks).map((t) => ({
+    ...t,
+    'task.class': descriptor.taskClassName,
+    ...(config['topics'] !== undefined ? { topics: config['topics'] } : {}),
+    ...(config['topics.regex'] !== undefined ? { 'topics.regex': config['topics.regex'] } : {}),
+  }));
+  if (framework['tasks.max.enforce'] !== false && configs.length > maxTasks) {
+    throw new Error(`The connector ${name} has generated ${configs.length} tasks, which is greater than ${maxTasks}, the maximum number of tasks it is configured to create.`);
+  }
+  return configs;
+}
+
+export function sameConfigs(a: readonly Readonly<Record<string, string>>[], b: readonly Readonly<Record<string, string>>[]): boolean {
+  if (a.length !== b.length) return false;
+  return a.every((x, i) => sameConfig(x, b[i]!));
+}
+
+export function sameConfig(x: Readonly<Record<string, string>>, y: Readonly<Record<string, string>>): boolean {
+  const kx = Object.keys(x);
+  return kx.length === Object.keys(y).length && kx.every((k) => x[k] === y[k]);
+}

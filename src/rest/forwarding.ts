@@ -1,0 +1,55 @@
+/**
+ * Requests a worker cannot answer itself go to the worker that can, as Connect forwards them: a
+ * write to the leader (NotLeaderError), a task restart to the worker running the task
+ * (NotOwnerError). The forwarded request carries `forward=false`, so it is never forwarded again;
+ * a worker that still cannot answer it says so with Connect's 409. A target that does not answer
+ * within the bound gives Connect's 500 "IO Error trying to forward REST request".
+ */
+import type { FastifyReply } from 'fastify';
+import { NotLeaderError, NotOwnerError } from '../herder/errors';
+import { RestError } from './server-errors';
+
+const FORWARD_TIMEOUT_MS = 30_000;
+
+export interface ForwardableRequest {
+  method: string;
+  url: string;
+  body?: unknown;
+  headers: Record<string, string | string[] | undefined>;
+  query: Record<string, unknown>;
+}
+
+/** The URL to forward to, or null when the request must be answered here (already forwarded, or no target known). */
+export function forwardTarget(error: unknown, req: ForwardableRequest): string | null {
+  const forward = req.query['forward'];
+  const last = Array.isArray(forward) ? forward[forward.length - 1] : forward;
+  if (typeof last === 'string' && last.toLowerCase() === 'false') return null;
+  if (error instanceof NotLeaderError) return error.leaderUrl;
+  if (error instanceof NotOwnerError) return error.ownerUrl;
+  return null;
+}
+
+export async function forward(target: string, req: ForwardableRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const url = new URL(req.url, target.endsWith('/') ? target : target + '/');
+  url.searchParams.set('forward', 'false');
+  const headers: Record<string, string> = { accept: 'application/json' };
+  const type = req.headers['content-type'];
+  const hasBody = req.body !== undefined && req.method !== 'GET' && req.method !== 'DELETE';
+  if (hasBody) headers['content-type'] = typeof type === 'string' ? type : 'application/json';
+  const auth = req.headers['authorization'];
+  if (typeof auth === 'string') headers['authorization'] = auth;
+  let res: Response;
+  try {
+    res = await fetch(url, { method: req.method, headers, body: hasBody ? JSON.stringify(req.body) : undefined, signal: AbortSignal.timeout(FORWARD_TIMEOUT_MS) });
+  } catch (e) {
+    const cause = (e as { cause?: Error }).cause;
+    throw new RestError(500, `IO Error trying to forward REST request: ${cause?.message ?? (e as Error).message}`);
+  }
+  const text = await res.text();
+  reply.code(res.status);
+  const location = res.headers.get('location');
+  if (location) reply.header('Location', location);
+  const contentType = res.headers.get('content-type');
+  if (contentType) reply.header('Content-Type', contentType);
+  return reply.send(text === '' ? undefined : text);
+}
