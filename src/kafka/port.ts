@@ -38,8 +38,12 @@ export interface ConsumedMessage {
   timestamp: number | null;
   key: Buffer | null;
   value: Buffer | null;
-  headers: { key: string; value: Buffer | null }[];
+  /** read-only: records without headers share one empty array */
+  headers: readonly { key: string; value: Buffer | null }[];
 }
+
+/** The headers of every consumed record that has none (never mutated). */
+export const NO_HEADERS: readonly { key: string; value: Buffer | null }[] = Object.freeze([]);
 
 export interface OutgoingMessage {
   topic: string;

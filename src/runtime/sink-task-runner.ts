@@ -287,14 +287,21 @@ export class SinkTaskRunner {
         for (let i = 0; i < failIndex; i++) {
           const current = records[i];
           if (!current) continue;
+          let out: SinkRecord | null | undefined;
           try {
-            let out = eh.execute('TRANSFORMATION', step.className, messages[i]!, () => (stepApplies(step, current) ? t.apply(current) : current));
-            if (out instanceof Promise) out = await out;
-            records[i] = out ?? null;
-          } catch (e) {
-            failAt(i, e);
-            break;
+            out = stepApplies(step, current) ? t.apply(current) : current;
+          } catch {
+            // the error path (retries, tolerance, DLQ) runs the step again under the error handler
+            try {
+              let handled = eh.execute('TRANSFORMATION', step.className, messages[i]!, () => (stepApplies(step, current) ? t.apply(current) : current));
+              if (handled instanceof Promise) handled = await handled;
+              out = handled;
+            } catch (e) {
+              failAt(i, e);
+              break;
+            }
           }
+          records[i] = out ?? null;
         }
       }
     }
@@ -309,24 +316,49 @@ export class SinkTaskRunner {
     }
   }
 
-  /** Runs the key and value converters for one record; a Promise only when a retry is under way. */
+  /**
+   * Runs the key and value converters for one record. The common case (both succeed) allocates
+   * nothing but the record; a failure takes the error path (retries, tolerance, DLQ), which returns
+   * a Promise only while a retry is under way.
+   */
   private convert(m: ConsumedMessage): SinkRecord | null | Promise<SinkRecord | null> {
+    let k: SchemaAndValue;
+    let v: SchemaAndValue;
+    try {
+      k = this.o.keyConverter.toConnectData(m.topic, m.key, m.headers);
+    } catch {
+      return this.convertWithErrorHandling(m);
+    }
+    try {
+      v = this.o.valueConverter.toConnectData(m.topic, m.value, m.headers);
+    } catch {
+      return this.convertWithErrorHandling(m);
+    }
+    return this.record(m, k, v);
+  }
+
+  private record(m: ConsumedMessage, k: SchemaAndValue, v: SchemaAndValue): SinkRecord {
+    return {
+      topic: m.topic,
+      kafkaPartition: m.partition,
+      kafkaOffset: m.offset,
+      timestamp: m.timestamp,
+      keySchema: k.schema,
+      key: k.value,
+      valueSchema: v.schema,
+      value: v.value,
+      headers: m.headers,
+    };
+  }
+
+  /** The conversion again, stage by stage, under the error handler (retries, tolerance, DLQ). */
+  private convertWithErrorHandling(m: ConsumedMessage): SinkRecord | null | Promise<SinkRecord | null> {
     const eh = this.errorHandler;
     const key = eh.execute('KEY_CONVERTER', this.o.keyConverterClass, m, () => this.o.keyConverter.toConnectData(m.topic, m.key, m.headers));
     const withKey = (k: SchemaAndValue | undefined): SinkRecord | null | Promise<SinkRecord | null> => {
       if (k === undefined) return null;
       const value = eh.execute('VALUE_CONVERTER', this.o.valueConverterClass, m, () => this.o.valueConverter.toConnectData(m.topic, m.value, m.headers));
-      const build = (v: SchemaAndValue | undefined): SinkRecord | null => (v === undefined ? null : {
-        topic: m.topic,
-        kafkaPartition: m.partition,
-        kafkaOffset: m.offset,
-        timestamp: m.timestamp,
-        keySchema: k.schema,
-        key: k.value,
-        valueSchema: v.schema,
-        value: v.value,
-        headers: m.headers,
-      });
+      const build = (v: SchemaAndValue | undefined): SinkRecord | null => (v === undefined ? null : this.record(m, k, v));
       return value instanceof Promise ? value.then(build) : build(value);
     };
     return key instanceof Promise ? key.then(withKey) : withKey(key);

@@ -58,8 +58,8 @@ class KafkaTopicSinkTask implements SinkTask {
     for (let i = 0; i < records.length; i++) {
       const r = records[i]!;
       const topic = topics[i]!;
-      const headers: Record<string, Buffer | string> = {};
-      for (const h of r.headers) if (h.value !== null) headers[h.key] = h.value;
+      let headers: Record<string, Buffer | string> | undefined;
+      for (const h of r.headers) if (h.value !== null) (headers ??= {})[h.key] = h.value;
       out[i] = {
         topic,
         partition: this.samePartition ? r.kafkaPartition : undefined,

@@ -10,7 +10,7 @@
  * outage is reported through onRetrying and never ends the loop by itself.
  */
 import type { Consumer } from '@platformatic/kafka';
-import type { FetchedBatch, ConsumedMessage } from '../port';
+import { NO_HEADERS, type FetchedBatch, type ConsumedMessage } from '../port';
 
 type FetchOptions = Parameters<Consumer['fetch']>[0];
 type FetchResponse = Awaited<ReturnType<Consumer['fetch']>>;
@@ -240,14 +240,14 @@ export function toMessages(batches: RecordsBatch[], topic: string, partition: nu
       const offset = base + r.offsetDelta;
       if (offset < from) continue;
       const ts = logAppend ? maxTs : firstTs + Number(r.timestampDelta);
-      let headers: { key: string; value: Buffer | null }[];
-      if (r.headers.length === 0) headers = [];
-      else {
-        headers = new Array(r.headers.length);
+      let headers: readonly { key: string; value: Buffer | null }[] = NO_HEADERS;
+      if (r.headers.length > 0) {
+        const list: { key: string; value: Buffer | null }[] = new Array(r.headers.length);
         for (let i = 0; i < r.headers.length; i++) {
           const [k, v] = r.headers[i]!;
-          headers[i] = { key: k === null ? '' : k.toString('utf8'), value: v };
+          list[i] = { key: k === null ? '' : k.toString('utf8'), value: v };
         }
+        headers = list;
       }
       messages.push({ topic, partition, offset, timestamp: ts >= 0 ? ts : null, key: r.key, value: r.value, headers });
       bytes += r.length + 64;

@@ -23,8 +23,10 @@ export function toPlatformaticMessages(messages: readonly OutgoingMessage[]): Pr
     const m = messages[i]!;
     let headers: Map<Buffer, Buffer> | undefined;
     if (m.headers) {
-      headers = new Map();
-      for (const k in m.headers) headers.set(Buffer.from(k), asBuffer(m.headers[k])!);
+      for (const k in m.headers) {
+        headers ??= new Map();
+        headers.set(Buffer.from(k), asBuffer(m.headers[k])!);
+      }
     }
     out[i] = {
       topic: m.topic,
