@@ -36,7 +36,7 @@ export function modelRoutes(routes: RouteTable, deps: ServerDeps, app?: FastifyI
   const start = () => (starting ??= (async () => {
     const k = client();
     await k.ensureTopics([{ topic, partitions: 1, replicationFactor: -1, config: { 'cleanup.policy': 'compact' } }]);
-    reader = k.topicReader([topic], (m) => log.apply(m.key, m.value), `connect-${deps.config.groupId}-models-rest-${process.pid}-${Date.now()}`);
+    reader = k.topicReader([topic], (m) => log.apply(m.key, m.value, m), `connect-${deps.config.groupId}-models-rest-${process.pid}-${Date.now()}`);
   })().catch((e) => {
     starting = undefined;
     throw e;

@@ -48,10 +48,13 @@ export interface OnnxBackendOptions {
 }
 
 export class OnnxBackend implements ModelBackend {
+  /** numbers the loads, so every ServingModel owns its pool key (see ModelKey.instance) */
+  private loads = 0;
+
   constructor(private readonly pool: InferencePool, private readonly options: OnnxBackendOptions = {}) {}
 
   async load(control: ModelControl, bytes: Uint8Array): Promise<ServingModel> {
-    const key = { modelId: control.id, version: control.version };
+    const key = { modelId: control.id, version: control.version, instance: ++this.loads };
     const nFeatures = control.input.features.length;
     let info: ModelInfo;
     try {

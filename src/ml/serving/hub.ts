@@ -85,7 +85,7 @@ export async function acquireCatalog(topic: string, ctx: CatalogContext): Promis
     });
     const started = (async () => {
       await ctx.kafka.ensureTopic(topic, { partitions: 1, compact: true });
-      return ctx.kafka.followTopics([topic], (r) => catalog.apply(r.key, r.value));
+      return ctx.kafka.followTopics([topic], (r) => catalog.apply(r.key, r.value, { partition: r.partition, offset: r.offset }));
     })();
     shared = { catalog, started, refs: 0 };
     catalogs.set(topic, shared);
