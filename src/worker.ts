@@ -11,6 +11,7 @@ import { LogRegistry } from './logging/logger';
 import { builtinPlugins } from './plugins/builtins';
 import { PluginRegistry } from './plugins/registry';
 import { buildServer } from './rest/server';
+import { servingSettings } from './ml/serving/hub';
 
 export class Worker {
   readonly logs: LogRegistry;
@@ -38,6 +39,12 @@ export class Worker {
       ['header.converter', config.headerConverter, ['header_converter', 'converter']],
     ] as const) {
       if (!this.registry.find(cls, types)) throw new ConfigException(`Invalid value ${cls} for configuration ${key}: Class ${cls} could not be found.`);
+    }
+    // The serving layer's kappa.model.* properties are read when a model is first needed: check them now.
+    try {
+      servingSettings(config.raw);
+    } catch (e) {
+      throw new ConfigException((e as Error).message);
     }
     this.herder = new Herder({ config, kafka: this.kafka, registry: this.registry, logs: this.logs });
   }

@@ -41,7 +41,10 @@ describe('model serving through a worker', () => {
   };
 
   beforeAll(async () => {
-    worker = await startWorker({ props: { 'kappa.model.topic': modelTopic, 'kappa.model.cache.dir': tmpDir('kappa-it-cache-'), 'kappa.model.unload.grace.ms': '5000' } });
+    worker = await startWorker({ props: {
+      'kappa.model.topic': modelTopic, 'kappa.model.cache.dir': tmpDir('kappa-it-cache-'), 'kappa.model.unload.grace.ms': '5000',
+      'kappa.model.http.allowed.hosts': '127.0.0.1:9', // an allowed host that does not answer (the faults test)
+    } });
   });
   afterAll(async () => {
     await stopAllWorkers();

@@ -94,9 +94,16 @@ export class OnnxBackend implements ModelBackend {
 export class LinearBackend implements ModelBackend {
   async load(control: ModelControl, bytes: Uint8Array): Promise<ServingModel> {
     const tag = `${control.id}@${control.version}`;
+    let json: unknown;
+    try {
+      json = JSON.parse(Buffer.from(bytes).toString('utf8'));
+    } catch {
+      // JSON.parse's message quotes the start of the input: never echo artifact contents
+      throw new ModelRefusedError(`model ${tag} refused: not a linear model: the artifact is not JSON`);
+    }
     let model: LinearModel;
     try {
-      model = validateLinearModel(JSON.parse(Buffer.from(bytes).toString('utf8')));
+      model = validateLinearModel(json);
     } catch (e) {
       throw new ModelRefusedError(`model ${tag} refused: not a linear model: ${(e as Error).message}`);
     }

@@ -13,7 +13,7 @@ import { InferencePool, ServingError } from '../../../src/ml/serving/onnx';
 import { Score } from '../../../src/ml/serving/score';
 import type { SinkRecord } from '../../../src/api';
 import { FakeKafka, context, rec } from '../online/learn-helpers';
-import { meta, modelBytes, rowsOf } from './fixtures';
+import { meta, modelBytes, rowsOf, testPolicy } from './fixtures';
 
 const iris = meta('iris-logreg-v1');
 const N = iris.expected.rows.length;
@@ -52,7 +52,7 @@ describe('the model catalog under replays of the control topic', () => {
     // a fake clock for the catalog's unload timers; the pool's thread messages stay real
     jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask', 'hrtime'] });
     // one request per model call: no micro-batch timer in the way of the fake clock
-    catalog = new ModelCatalog({ artifacts: new ArtifactStore({ cacheDir: null }), backends: { onnx: new OnnxBackend(pool, { maxBatchRecords: 1 }) }, unloadGraceMs: GRACE });
+    catalog = new ModelCatalog({ artifacts: new ArtifactStore({ cacheDir: null, policy: testPolicy() }), backends: { onnx: new OnnxBackend(pool, { maxBatchRecords: 1 }) }, unloadGraceMs: GRACE });
     warnings = [];
     catalog.onWarning((_id, m) => warnings.push(m));
   });
@@ -119,7 +119,7 @@ class LosingBackend implements ModelBackend {
 describe('a model that cannot score although the catalog says ready', () => {
   it('is reported to the tasks using it and loaded again', async () => {
     const backend = new LosingBackend();
-    const catalog = new ModelCatalog({ artifacts: new ArtifactStore({ cacheDir: null }), backends: { linear: backend }, unloadGraceMs: 10 });
+    const catalog = new ModelCatalog({ artifacts: new ArtifactStore({ cacheDir: null, policy: testPolicy() }), backends: { linear: backend }, unloadGraceMs: 10 });
     const warnings: string[] = [];
     catalog.onWarning((_id, m) => warnings.push(m));
     const bytes = Buffer.from(JSON.stringify({ format: 'kappa-linear-model', version: 1, task: 'regression', classes: null, nFeatures: 1, weights: [[2]], intercepts: [0] }));
