@@ -183,7 +183,8 @@ export class Herder {
 
   validate(config: Readonly<Record<string, string | null>>): ValidationReport {
     try {
-      return validateConnectorConfig(config, this.deps.registry, this.deps.config.clientOverridePolicy);
+      const c = this.deps.config;
+      return validateConnectorConfig(config, this.deps.registry, { overridePolicy: c.clientOverridePolicy, maxTasks: c.maxTasksPerConnector, maxConfigBytes: c.maxConnectorConfigBytes });
     } catch (e) {
       if (e instanceof UnknownConnectorError) throw new ServerError(e.message);
       throw e;
@@ -418,7 +419,7 @@ export class Herder {
       const instance = descriptor.create();
       await instance.start({ ...state.config });
       running.instance = instance;
-      taskConfigs = generateTaskConfigs(name, instance, descriptor, state.config);
+      taskConfigs = generateTaskConfigs(name, instance, descriptor, state.config, this.deps.config.maxTasksPerConnector);
     } catch (e) {
       const error = e as Error;
       this.log.error(`Failed to start connector ${name}: ${error.message}`);
@@ -530,7 +531,7 @@ export class Herder {
       const instance = descriptor.create();
       await instance.start({ ...state.config });
       running.instance = instance;
-      const configs = generateTaskConfigs(name, instance, descriptor, state.config);
+      const configs = generateTaskConfigs(name, instance, descriptor, state.config, this.deps.config.maxTasksPerConnector);
       this.putConnectorStatus(name, state.targetState === 'PAUSED' ? 'PAUSED' : 'RUNNING');
       if (!sameConfigs(configs, state.taskConfigs)) {
         await this.stopConnector(name);
@@ -561,9 +562,13 @@ export class Herder {
  * Task configs as Connect's Worker builds them: the connector's taskConfigs(tasks.max), each with
  * `task.class` and the sink's `topics`/`topics.regex`; more than tasks.max fails the connector.
  */
-function generateTaskConfigs(name: string, instance: SinkConnector, descriptor: SinkConnectorDescriptor, config: Readonly<Record<string, string>>): Record<string, string>[] {
+function generateTaskConfigs(name: string, instance: SinkConnector, descriptor: SinkConnectorDescriptor, config: Readonly<Record<string, string>>, workerMaxTasks: number): Record<string, string>[] {
   const framework = parseFramework(config, true);
   const maxTasks = (framework['tasks.max'] as number | null) ?? 1;
+  // Validation refuses such configs; this guards configs stored before the limit (or under a higher one).
+  if (maxTasks > workerMaxTasks) {
+    throw new Error(`The connector ${name} asks for tasks.max=${maxTasks}, more than this worker's limit of ${workerMaxTasks} (kappa.connector.tasks.max.limit); no tasks were created`);
+  }
   const configs = instance.taskConfigs(maxTasks).map((t) => ({
     ...t,
     'task.class': descriptor.taskClassName,
