@@ -236,3 +236,27 @@ describe('hostile input against a running worker', () => {
     expect(status.body.tasks[0]).toMatchObject({ state: 'RUNNING' });
   });
 });
+
+describe('a connector stored with tasks.max=1000000 (written before the limit existed)', () => {
+  afterAll(async () => {
+    await stopAllWorkers();
+    await closeKafka();
+  });
+
+  it('FAILS with the limit in its trace when the worker starts; no task config is written and the worker keeps serving', async () => {
+    const suffix = randomSuffix();
+    const configTopic = await createTopic(`kappa-it-stored-configs-${suffix}`);
+    const name = `stored-${suffix}`;
+    // the record an earlier version wrote on PUT .../config, before it died writing the task configs
+    await produce(configTopic, [{ key: `connector-${name}`, value: { properties: { name, 'connector.class': KAFKA_TOPIC_SINK, topics: `in-${suffix}`, 'target.topic': `out-${suffix}`, 'tasks.max': '1000000' } } }]);
+    const worker = await startWorker({ props: { 'config.storage.topic': configTopic } });
+    const status = await waitForState(worker.api, name, 'FAILED', { timeoutMs: 60_000 });
+    expect(status.connector.trace).toMatch(/asks for tasks.max=1000000, more than this worker's limit of 256 \(kappa.connector.tasks.max.limit\); no tasks were created/);
+    expect(status.tasks).toEqual([]);
+    expect((await worker.api.get('/connectors')).body).toEqual([name]);
+    const records = await readAll(configTopic, { timeoutMs: 5000 });
+    expect(records.filter((r) => r.key?.startsWith('task-'))).toEqual([]);
+    expect(memoryOf(worker.pid()!).peak).toBeLessThan(GIB);
+    await deleteTopics([configTopic]);
+  });
+});
