@@ -70,6 +70,15 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     });
   });
 
+  // A declared body over the limit is answered before the body is parsed, without closing the
+  // connection: Node reads and discards the (Content-Length bounded) rest, so the client sees the
+  // 413 instead of a connection reset in the middle of its upload. Chunked bodies are cut off by
+  // bodyLimit while read (fastify then closes the connection).
+  const tooLarge = `HTTP 413 Request Entity Too Large: the request body is larger than ${maxBytes} bytes (worker property kappa.rest.request.max.bytes)`;
+  app.addHook('onRequest', async (req, reply) => {
+    if (Number(req.headers['content-length']) > maxBytes) await reply.code(413).send({ error_code: 413, message: tooLarge });
+  });
+
   // JSON bodies; an empty body is allowed (Lenses sends Content-Type: application/json on bodyless PUTs).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(['application/json', 'text/json'], { parseAs: 'string' }, (_req, body, done) => {
@@ -135,7 +144,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     let message = error.message;
     if (error instanceof HerderError || error instanceof RestError) status = error.status;
     else if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') { status = 415; message = 'HTTP 415 Unsupported Media Type'; }
-    else if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') { status = 413; message = `HTTP 413 Request Entity Too Large: the request body is larger than ${maxBytes} bytes (worker property kappa.rest.request.max.bytes)`; }
+    else if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') { status = 413; message = tooLarge; }
     else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
       status = error.statusCode;
       message = `HTTP ${status} ${reasonPhrases[status] ?? ''}`.trim() + (error.message ? `: ${error.message}` : '');

@@ -128,7 +128,7 @@ describe('hostile input against a running worker', () => {
     expect(stored.filter((r) => r.key?.includes(name))).toEqual([]);
   });
 
-  it('a 20 MB config: 413 before it is read; 300 KB: 400 naming the config size limit', async () => {
+  it('a 20 MB config: 413 before it is parsed; 300 KB: 400 naming the config size limit', async () => {
     const huge: Record<string, string> = { 'connector.class': KAFKA_TOPIC_SINK, topics: steadyIn, 'target.topic': 'x' };
     for (let i = 0; i < 20; i++) huge[`pad.${i}`] = 'x'.repeat(1024 * 1024);
     expectError(await worker.api.put(`/connectors/huge-${suffix}/config`, huge), 413,

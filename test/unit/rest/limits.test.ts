@@ -18,7 +18,7 @@ const base = {
 interface Answer { statusCode: number; json(): any }
 
 /** A server on a free loopback port; `inject` sends one request with raw headers (Host included). */
-async function server(extra: Record<string, string> = {}): Promise<{ inject(o: { method: string; url: string; headers?: Record<string, string>; payload?: string }): Promise<Answer>; close(): Promise<void> }> {
+async function server(extra: Record<string, string> = {}): Promise<{ url: string; inject(o: { method: string; url: string; headers?: Record<string, string>; payload?: string; chunks?: string[] }): Promise<Answer>; close(): Promise<void> }> {
   const config = compileWorkerConfig({ ...base, ...extra });
   // routes that reach the herder are not exercised: the limits answer before any route runs
   const herder = { ready: true } as unknown as Herder;
@@ -26,6 +26,7 @@ async function server(extra: Record<string, string> = {}): Promise<{ inject(o: {
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as AddressInfo).port;
   return {
+    url: `http://127.0.0.1:${port}`,
     inject: (o) => new Promise<Answer>((resolve, reject) => {
       const req = http.request({ host: '127.0.0.1', port, method: o.method, path: o.url, headers: o.headers, setHost: !o.headers?.['host'] }, (res) => {
         let text = '';
@@ -34,6 +35,7 @@ async function server(extra: Record<string, string> = {}): Promise<{ inject(o: {
         res.on('end', () => resolve({ statusCode: res.statusCode!, json: () => JSON.parse(text) }));
       });
       req.on('error', reject);
+      for (const c of o.chunks ?? []) req.write(c); // written before end: sent chunked, no Content-Length
       req.end(o.payload);
     }),
     close: () => app.close(),
@@ -90,6 +92,23 @@ describe('request bodies', () => {
     const res = await app.inject({ method: 'POST', url: '/connectors', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ name: 'big', config }) });
     expect(res.statusCode).toBe(413);
     expect(res.json()).toEqual({ error_code: 413, message: 'HTTP 413 Request Entity Too Large: the request body is larger than 65536 bytes (worker property kappa.rest.request.max.bytes)' });
+  });
+
+  it('a 20 MB declared body: 413 before it is parsed, and the connection stays open for the rest of the upload', async () => {
+    const body = JSON.stringify({ 'connector.class': 'x', pad: 'x'.repeat(20 * 1024 * 1024) });
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${app.url}/connectors/big/config`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body });
+      expect(res.status).toBe(413);
+      // closing would reset a client still writing its body (EPIPE instead of the answer)
+      expect(res.headers.get('connection')).not.toBe('close');
+      expect(((await res.json()) as { error_code: number }).error_code).toBe(413);
+    }
+  });
+
+  it('a chunked body is cut off at the limit with the same answer', async () => {
+    const res = await app.inject({ method: 'PUT', url: '/connectors/big/config', headers: { 'content-type': 'application/json' }, chunks: Array.from({ length: 20 }, () => 'x'.repeat(8192)) });
+    expect(res.statusCode).toBe(413);
+    expect(res.json().message).toMatch(/^HTTP 413 Request Entity Too Large: the request body is larger than 65536 bytes/);
   });
 
   it('nested deeper than the limit: 400, also where a handler would walk it (more_info of POST /models)', async () => {
