@@ -120,8 +120,9 @@ export class JsonCodec {
       throw new DataException(`Converting byte[] to Kafka Connect data failed due to serialization error: ${(e as Error).message}`);
     }
     // Refused here as one record's error: deeper values would overflow the stack later (encoding,
-    // SMTs), in the middle of a batch.
-    if (nestingExceeds(json, MAX_RECORD_DEPTH)) {
+    // SMTs), in the middle of a batch. Each level takes two bytes at least ([ and ]), so only
+    // documents that long need the walk.
+    if (bytes.length > 2 * MAX_RECORD_DEPTH && nestingExceeds(json, MAX_RECORD_DEPTH)) {
       throw new DataException(`Converting byte[] to Kafka Connect data failed due to serialization error: document nesting depth exceeds the maximum allowed (${MAX_RECORD_DEPTH})`);
     }
     if (!this.options.schemasEnable) return { schema: null, value: this.valueToConnect(null, json) };
