@@ -12,6 +12,7 @@ import { builtinPlugins } from './plugins/builtins';
 import { PluginRegistry } from './plugins/registry';
 import { buildServer } from './rest/server';
 import { InlineTask, ThreadTask } from './runtime/task-handles';
+import { servingSettings } from './ml/serving/hub';
 
 export class Worker {
   readonly logs: LogRegistry;
@@ -41,6 +42,12 @@ export class Worker {
     ] as const) {
       if (!this.registry.find(cls, types)) throw new ConfigException(`Invalid value ${cls} for configuration ${key}: Class ${cls} could not be found.`);
     }
+    // The serving layer's kappa.model.* properties are read when a model is first needed: check them now.
+    try {
+      servingSettings(config.raw);
+    } catch (e) {
+      throw new ConfigException((e as Error).message);
+    }
     const env = { registry: this.registry, workerConfig: config, kafka: this.kafka, logs: this.logs };
     const threadServices = {
       logs: this.logs,
@@ -56,6 +63,7 @@ export class Worker {
       logs: this.logs,
       createTask: (spec, events) => (config.taskThreads ? new ThreadTask(spec, events, threadServices) : new InlineTask(spec, events, env)),
     });
+
   }
 
   /** Starts the REST server first (so /health answers 503 while starting), then the herder. */

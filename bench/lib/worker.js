@@ -59,6 +59,8 @@ async function startWorker(props = {}) {
     'value.converter': 'org.apache.kafka.connect.json.JsonConverter',
     'value.converter.schemas.enable': 'false',
     'offset.flush.interval.ms': '1000',
+    // the serving scenarios publish the fixture models by file: URI (docs/serving.md, model URI policy)
+    'kappa.model.file.allowed.dirs': path.join(REPO_ROOT, 'test', 'fixtures', 'models'),
     ...props,
   };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kappa-bench-'));

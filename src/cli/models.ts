@@ -16,7 +16,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { pathToFileURL } from 'url';
 import { createKafkaClient } from '../kafka';
-import { ArtifactStore, describeUri } from '../ml/serving/artifacts';
+import { ArtifactPolicy, ArtifactStore, describeUri } from '../ml/serving/artifacts';
 import { DEFAULT_MODEL_TOPIC } from '../ml/serving/control';
 import { ControlLog, controlRecord, preparePublish } from '../ml/serving/control-log';
 
@@ -129,7 +129,7 @@ async function viaKafka(servers: string, topic: string, cmd: string, p: Parsed, 
       await reader.stop();
     }
     if (cmd === 'publish') {
-      const control = await preparePublish(buildMessage(p), (uri) => new ArtifactStore({ cacheDir: null }).fetch(uri));
+      const control = await preparePublish(buildMessage(p), (uri) => new ArtifactStore({ cacheDir: null, policy: ArtifactPolicy.local() }).fetch(uri));
       const existing = controls.versions(control.id)?.find((v) => v.version === control.version);
       if (existing && existing.sha256 !== control.sha256) throw new Error(`model ${control.id} version ${control.version} already exists with sha256 ${existing.sha256}`);
       await kafka.send([controlRecord(topic, control.id, control)]);

@@ -91,11 +91,22 @@ function stringify(key: ConfigKey, raw: string | undefined): string | null {
   return Array.isArray(key.default) ? key.default.join(',') : String(key.default);
 }
 
+export interface ValidationOptions {
+  /** the worker's connector.client.config.override.policy */
+  readonly overridePolicy?: 'All' | 'None' | 'Principal';
+  /** the largest tasks.max this worker runs (kappa.connector.tasks.max.limit) */
+  readonly maxTasks?: number;
+  /** the largest config, UTF-8 bytes of keys and values (kappa.connector.config.max.bytes) */
+  readonly maxConfigBytes?: number;
+}
+
 /**
  * Validates a connector config against the framework keys, the connector's own keys and every
- * transformation/predicate alias. Throws only when `connector.class` is unknown (Connect's 500).
+ * transformation/predicate alias, and against the worker's limits. Throws only when
+ * `connector.class` is unknown (Connect's 500).
  */
-export function validateConnectorConfig(given: Readonly<Record<string, string | null>>, registry: PluginRegistry, overridePolicy: 'All' | 'None' | 'Principal' = 'All'): ValidationReport {
+export function validateConnectorConfig(given: Readonly<Record<string, string | null>>, registry: PluginRegistry, options: ValidationOptions = {}): ValidationReport {
+  const overridePolicy = options.overridePolicy ?? 'All';
   // A null value is an error of its own key; the rest is validated as if the key were absent.
   const nullKeys = Object.keys(given).filter((k) => given[k] === null);
   const config: ConfigMap = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== null)) as ConfigMap;
@@ -122,6 +133,29 @@ export function validateConnectorConfig(given: Readonly<Record<string, string | 
   const values = addDef(framework);
 
   if (connector.type === 'sink') validateSinkTopics(config, values, report);
+
+  // Limits: tasks.max decides how many task configs are written and how many consumers run; the
+  // config is copied into every task config and must fit a record of the config topic.
+  const tasksMax = values['tasks.max'];
+  if (options.maxTasks !== undefined && typeof tasksMax === 'number' && tasksMax > options.maxTasks) {
+    report('tasks.max')?.errors.push(`Invalid value ${tasksMax} for configuration tasks.max: Value must be no more than ${options.maxTasks} (the worker property kappa.connector.tasks.max.limit)`);
+  }
+  if (options.maxConfigBytes !== undefined) {
+    let total = 0;
+    let largest = { key: '', bytes: -1 };
+    for (const [k, v] of Object.entries(config)) {
+      const bytes = Buffer.byteLength(k) + Buffer.byteLength(v);
+      total += bytes;
+      if (bytes > largest.bytes) largest = { key: k, bytes };
+    }
+    if (total > options.maxConfigBytes) {
+      // reported on the largest entry, without echoing its value
+      const message = `The connector configuration is ${total} bytes, more than the worker's limit of ${options.maxConfigBytes} bytes (kappa.connector.config.max.bytes); its largest entry is '${largest.key}' (${largest.bytes} bytes)`;
+      const r = report(largest.key);
+      if (r) r.errors.push(message);
+      else reports.push({ key: null, name: largest.key, value: null, errors: [message] });
+    }
+  }
 
   // converters named on the connector must exist
   for (const [key, types] of [['key.converter', ['converter']], ['value.converter', ['converter']], ['header.converter', ['header_converter', 'converter']]] as const) {

@@ -39,6 +39,12 @@ const def: ConfigDef = [
   { name: 'connect.protocol', type: 'STRING', default: 'sessioned', importance: 'LOW', documentation: "Connect's group protocol setting; this worker always uses the incremental cooperative layout ('compatible').", validator: validators.oneOf('eager', 'compatible', 'sessioned') },
   { name: 'kappa.task.threads', type: 'BOOLEAN', default: true, importance: 'LOW', documentation: 'Run each sink task in its own worker thread (its own core and Kafka clients); false runs them all on the main thread. Kappa extension.' },
   { name: 'kafka.client', type: 'STRING', default: 'platformatic', importance: 'LOW', documentation: "The Kafka client library: 'platformatic' (@platformatic/kafka: fetch-ahead, pipelined produce; needed for clusters and exactly-once) or 'kafkajs' (single worker, one batch at a time). Kappa extension.", validator: validators.oneOf('platformatic', 'kafkajs') },
+  // Limits against hostile or mistaken input (kappa extensions; docs/design.md "Limits")
+  { name: 'kappa.rest.request.max.bytes', type: 'INT', default: 16 * 1024 * 1024, importance: 'LOW', documentation: 'Largest REST request body accepted; larger ones get 413.', validator: validators.atLeast(1024) },
+  { name: 'kappa.rest.request.max.depth', type: 'INT', default: 64, importance: 'LOW', documentation: 'Deepest nesting of a JSON request body; deeper ones get 400.', validator: validators.atLeast(4) },
+  { name: 'kappa.rest.allowed.hosts', type: 'LIST', default: '', importance: 'LOW', documentation: 'Host header names accepted besides the listener host, rest.advertised.host.name and loopback names (DNS rebinding defense); * accepts any.' },
+  { name: 'kappa.connector.tasks.max.limit', type: 'INT', default: 256, importance: 'LOW', documentation: 'Largest tasks.max a connector may ask for on this worker.', validator: validators.atLeast(1) },
+  { name: 'kappa.connector.config.max.bytes', type: 'INT', default: 256 * 1024, importance: 'LOW', documentation: 'Largest connector configuration (UTF-8 bytes of keys and values).', validator: validators.atLeast(1024) },
 ];
 
 export interface Listener { protocol: 'http'; host: string; port: number }
@@ -81,6 +87,13 @@ export interface WorkerConfig {
   readonly consumerProps: Readonly<Record<string, string>>;
   readonly producerProps: Readonly<Record<string, string>>;
   readonly adminProps: Readonly<Record<string, string>>;
+  /** REST request limits and accepted Host header names beyond the listener/advertised/loopback ones */
+  readonly restMaxRequestBytes: number;
+  readonly restMaxRequestDepth: number;
+  readonly restAllowedHosts: readonly string[];
+  /** per-connector limits checked by validation */
+  readonly maxTasksPerConnector: number;
+  readonly maxConnectorConfigBytes: number;
 }
 
 function parseListener(value: string): Listener {
@@ -150,6 +163,11 @@ export function compileWorkerConfig(raw: Record<string, string>): WorkerConfig {
     consumerProps: Object.freeze(withPrefix(raw, 'consumer.')),
     producerProps: Object.freeze(withPrefix(raw, 'producer.')),
     adminProps: Object.freeze(withPrefix(raw, 'admin.')),
+    restMaxRequestBytes: values['kappa.rest.request.max.bytes'] as number,
+    restMaxRequestDepth: values['kappa.rest.request.max.depth'] as number,
+    restAllowedHosts: Object.freeze((values['kappa.rest.allowed.hosts'] as string[]).filter((h) => h !== '')),
+    maxTasksPerConnector: values['kappa.connector.tasks.max.limit'] as number,
+    maxConnectorConfigBytes: values['kappa.connector.config.max.bytes'] as number,
   };
   return Object.freeze(config);
 }

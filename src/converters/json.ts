@@ -15,6 +15,7 @@ import {
   bytesToUnscaled, decimalScale, describeType, formatDecimal, numberToPlain, parseDecimal, toUnscaled, unscaledToBytes,
 } from './decimal';
 import { LruCache } from './lru';
+import { MAX_RECORD_DEPTH, nestingExceeds } from './nesting';
 import { MILLIS_PER_DAY, dateToDays, schemaEquals, timeToMillis, timestampToMillis } from './schemas';
 
 export const JSON_CONVERTER_CLASS = 'org.apache.kafka.connect.json.JsonConverter';
@@ -117,6 +118,12 @@ export class JsonCodec {
       json = JSON.parse(bytes.toString('utf8'));
     } catch (e) {
       throw new DataException(`Converting byte[] to Kafka Connect data failed due to serialization error: ${(e as Error).message}`);
+    }
+    // Refused here as one record's error: deeper values would overflow the stack later (encoding,
+    // SMTs), in the middle of a batch. Each level takes two bytes at least ([ and ]), so only
+    // documents that long need the walk.
+    if (bytes.length > 2 * MAX_RECORD_DEPTH && nestingExceeds(json, MAX_RECORD_DEPTH)) {
+      throw new DataException(`Converting byte[] to Kafka Connect data failed due to serialization error: document nesting depth exceeds the maximum allowed (${MAX_RECORD_DEPTH})`);
     }
     if (!this.options.schemasEnable) return { schema: null, value: this.valueToConnect(null, json) };
     if (!isPlainObject(json)) throw new DataException(ENVELOPE_ERROR);

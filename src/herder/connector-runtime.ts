@@ -17,7 +17,7 @@ import type { TaskEvents, TaskHandle, TaskSpec } from '../runtime/task-spec';
 import type { ClusterState } from '../storage/cluster-state';
 import type { TargetState } from '../storage/config-store';
 import type { State } from '../storage/status-store';
-import { sameConfig } from './task-configs';
+import { checkTasksMax, sameConfig } from './task-configs';
 
 /** Which connectors and tasks this worker runs (a single worker runs everything). */
 export interface Assignment {
@@ -32,6 +32,8 @@ export interface ConnectorRuntimeDeps {
   registry: PluginRegistry;
   workerId: string;
   workerProps: Readonly<Record<string, string>>;
+  /** kappa.connector.tasks.max.limit: a stored connector above it fails at start */
+  maxTasksPerConnector: number;
   topicTracking: boolean;
   log: Logger;
   createTask(spec: TaskSpec, events: TaskEvents): TaskHandle;
@@ -229,6 +231,7 @@ export class ConnectorRuntime {
     const descriptor = this.descriptor(cur.config);
     try {
       if (!descriptor) throw new Error(this.deps.registry.unknownConnectorMessage(cur.config['connector.class'] ?? ''));
+      checkTasksMax(name, cur.config, this.deps.maxTasksPerConnector);
       const instance = descriptor.create();
       await instance.start({ ...cur.config });
       cur.instance = instance;

@@ -72,12 +72,13 @@ export class Herder {
   constructor(private readonly deps: HerderDeps) {
     this.log = deps.logs.logger('io.kappa.connect.herder');
     this.state = new ClusterState(deps.kafka, deps.config, this.log);
-    this.writer = new TaskConfigWriter(this.state.configs, deps.registry, this.log);
+    this.writer = new TaskConfigWriter(this.state.configs, deps.registry, this.log, deps.config.maxTasksPerConnector);
     this.runtime = new ConnectorRuntime({
       state: this.state,
       registry: deps.registry,
       workerId: deps.config.workerId,
       workerProps: deps.config.raw,
+      maxTasksPerConnector: deps.config.maxTasksPerConnector,
       topicTracking: deps.config.topicTracking,
       log: this.log,
       createTask: deps.createTask,
@@ -207,7 +208,8 @@ export class Herder {
 
   validate(config: Readonly<Record<string, string | null>>): ValidationReport {
     try {
-      return validateConnectorConfig(config, this.deps.registry, this.deps.config.clientOverridePolicy);
+      const c = this.deps.config;
+      return validateConnectorConfig(config, this.deps.registry, { overridePolicy: c.clientOverridePolicy, maxTasks: c.maxTasksPerConnector, maxConfigBytes: c.maxConnectorConfigBytes });
     } catch (e) {
       if (e instanceof UnknownConnectorError) throw new ServerError(e.message);
       throw e;

@@ -20,7 +20,7 @@ export class TaskConfigWriter {
   private readonly chains = new Map<string, Promise<void>>();
   private leader = true;
 
-  constructor(private readonly configs: ConfigStore, private readonly registry: PluginRegistry, private readonly log: Logger) {}
+  constructor(private readonly configs: ConfigStore, private readonly registry: PluginRegistry, private readonly log: Logger, private readonly maxTasks: number) {}
 
   /** Only the leader writes; a worker that becomes leader regenerates everything it did not see. */
   setLeader(leader: boolean): void {
@@ -58,7 +58,7 @@ export class TaskConfigWriter {
     const instance = descriptor.create();
     try {
       await instance.start({ ...state.config });
-      configs = generateTaskConfigs(name, instance, descriptor, state.config);
+      configs = generateTaskConfigs(name, instance, descriptor, state.config, this.maxTasks);
     } catch (e) {
       this.log.debug(`connector ${name} gives no task configs: ${(e as Error).message}`);
       return;

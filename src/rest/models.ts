@@ -36,7 +36,7 @@ export function modelRoutes(routes: RouteTable, deps: ServerDeps, app?: FastifyI
   const start = () => (starting ??= (async () => {
     const k = client();
     await k.ensureTopics([{ topic, partitions: 1, replicationFactor: -1, config: { 'cleanup.policy': 'compact' } }]);
-    reader = k.topicReader([topic], (m) => log.apply(m.key, m.value), `connect-${deps.config.groupId}-models-rest-${process.pid}-${Date.now()}`);
+    reader = k.topicReader([topic], (m) => log.apply(m.key, m.value, m), `connect-${deps.config.groupId}-models-rest-${process.pid}-${Date.now()}`);
   })().catch((e) => {
     starting = undefined;
     throw e;
@@ -49,7 +49,7 @@ export function modelRoutes(routes: RouteTable, deps: ServerDeps, app?: FastifyI
     await reader?.stop().catch(() => undefined);
     await kafka?.close().catch(() => undefined);
   });
-  const artifacts = new ArtifactStore({ cacheDir: null });
+  const artifacts = new ArtifactStore({ cacheDir: null, policy: settings.policy });
 
   /** connectors whose config names the model in a Score transform */
   const configuredUsers = (id: string): { fixed: string[]; routing: string[] } => {
@@ -124,9 +124,11 @@ export function modelRoutes(routes: RouteTable, deps: ServerDeps, app?: FastifyI
     let control: ModelControl;
     try {
       control = await preparePublish(body, (uri) => artifacts.fetch(uri));
+      // refused here already (not only when a task activates it), so the publisher learns at once
+      settings.policy.checkUri(control.uri);
     } catch (e) {
       if (e instanceof ControlMessageError) throw new RestError(400, `Invalid model-control message: ${e.message}`);
-      if (e instanceof ArtifactError) throw new RestError(400, `Cannot compute the artifact's sha256: ${e.message}`);
+      if (e instanceof ArtifactError) throw new RestError(e.code === 'FORBIDDEN' ? 403 : 400, `Cannot use the model artifact: ${e.message}`);
       throw e;
     }
     await upToDate();

@@ -19,6 +19,8 @@ import { checkConfigMap } from './bodies';
 import { modelRoutes } from './models';
 import { learnerRoutes } from './learners';
 import { forward, forwardTarget, type ForwardableRequest } from './forwarding';
+import { hostChecker } from './host-check';
+import { nestingExceeds } from '../converters/nesting';
 
 export interface ServerDeps {
   herder: Herder;
@@ -44,28 +46,56 @@ export { RestError } from './server-errors';
 
 const reasonPhrases: Record<number, string> = {
   400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
-  406: 'Not Acceptable', 409: 'Conflict', 413: 'Request Entity Too Large', 415: 'Unsupported Media Type', 500: 'Internal Server Error', 503: 'Service Unavailable',
+  406: 'Not Acceptable', 409: 'Conflict', 413: 'Request Entity Too Large', 421: 'Misdirected Request', 415: 'Unsupported Media Type', 500: 'Internal Server Error', 503: 'Service Unavailable',
 };
 
 export function buildServer(deps: ServerDeps): FastifyInstance {
+  const { restMaxRequestBytes: maxBytes, restMaxRequestDepth: maxDepth } = deps.config;
   const app = Fastify({
     logger: false,
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
-    bodyLimit: 16 * 1024 * 1024,
+    // checked against Content-Length before reading, and while reading a chunked body
+    bodyLimit: maxBytes,
   });
   const restLog = deps.logs.logger('io.kappa.connect.rest');
   const patterns: { method: string; regex: RegExp }[] = [];
+
+  // DNS rebinding defense: only requests addressed to a name of this worker (host-check.ts).
+  const hostAllowed = hostChecker(deps.config);
+  app.addHook('onRequest', async (req, reply) => {
+    if (hostAllowed(req.headers.host)) return;
+    const shown = (req.headers.host ?? '').slice(0, 100);
+    await reply.code(421).send({
+      error_code: 421,
+      message: `Host ${JSON.stringify(shown)} is not a name of this worker; accepted are the listener host, rest.advertised.host.name, loopback names and the worker property kappa.rest.allowed.hosts`,
+    });
+  });
+
+  // A declared body over the limit is answered before the body is parsed, without closing the
+  // connection: Node reads and discards the (Content-Length bounded) rest, so the client sees the
+  // 413 instead of a connection reset in the middle of its upload. Chunked bodies are cut off by
+  // bodyLimit while read (fastify then closes the connection).
+  const tooLarge = `HTTP 413 Request Entity Too Large: the request body is larger than ${maxBytes} bytes (worker property kappa.rest.request.max.bytes)`;
+  app.addHook('onRequest', async (req, reply) => {
+    if (Number(req.headers['content-length']) > maxBytes) await reply.code(413).send({ error_code: 413, message: tooLarge });
+  });
 
   // JSON bodies; an empty body is allowed (Lenses sends Content-Type: application/json on bodyless PUTs).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(['application/json', 'text/json'], { parseAs: 'string' }, (_req, body, done) => {
     const text = (body as string).trim();
     if (text === '') return done(null, undefined);
+    let json: unknown;
     try {
-      done(null, JSON.parse(text));
+      json = JSON.parse(text);
     } catch (e) {
-      done(new RestError(400, `Cannot parse the request body as JSON: ${(e as Error).message}`), undefined);
+      return done(new RestError(400, `Cannot parse the request body as JSON: ${(e as Error).message}`), undefined);
     }
+    // handlers (and the error mapper) may walk a body recursively: refuse absurd nesting up front
+    if (nestingExceeds(json, maxDepth)) {
+      return done(new RestError(400, `The request body is nested deeper than ${maxDepth} levels (worker property kappa.rest.request.max.depth)`), undefined);
+    }
+    done(null, json);
   });
 
   // Optional CORS, as Connect's Jetty CrossOriginFilter does it.
@@ -128,7 +158,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     let message = error.message;
     if (error instanceof HerderError || error instanceof RestError) status = error.status;
     else if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') { status = 415; message = 'HTTP 415 Unsupported Media Type'; }
-    else if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') { status = 413; message = 'HTTP 413 Request Entity Too Large'; }
+    else if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') { status = 413; message = tooLarge; }
     else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
       status = error.statusCode;
       message = `HTTP ${status} ${reasonPhrases[status] ?? ''}`.trim() + (error.message ? `: ${error.message}` : '');

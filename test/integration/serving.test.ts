@@ -5,7 +5,7 @@
  */
 import {
   Worker, closeKafka, createConnector, createTopic, deleteTopics, endOffsets, expectError, getStatus, produce, randomSuffix, readAll,
-  runWorkerToExit, startWorker, stopAllWorkers, tmpDir, waitFor, waitForState, type OutRecord,
+  runWorkerToExit, sleep, startWorker, stopAllWorkers, tmpDir, waitFor, waitForState, type OutRecord,
 } from './helpers';
 import { fixture, modelBody, onnxUri, publish, scoringConnector } from './serving-support';
 
@@ -41,7 +41,10 @@ describe('model serving through a worker', () => {
   };
 
   beforeAll(async () => {
-    worker = await startWorker({ props: { 'kappa.model.topic': modelTopic, 'kappa.model.cache.dir': tmpDir('kappa-it-cache-'), 'kappa.model.unload.grace.ms': '5000' } });
+    worker = await startWorker({ props: {
+      'kappa.model.topic': modelTopic, 'kappa.model.cache.dir': tmpDir('kappa-it-cache-'), 'kappa.model.unload.grace.ms': '5000',
+      'kappa.model.http.allowed.hosts': '127.0.0.1:9', // an allowed host that does not answer (the faults test)
+    } });
   });
   afterAll(async () => {
     await stopAllWorkers();
@@ -238,6 +241,28 @@ describe('model serving through a worker', () => {
     expect(status.body.tasks[0]!.state).toBe('RUNNING');
     const model = await worker.api.get(`/models/${id}`);
     expect(model.body.versions.map((v: { version: string; state?: string }) => `${v.version}:${v.state}`)).toEqual(['1:ready', '2:refused', '3:refused', '4:refused']);
+  });
+
+  it('retiring a version and publishing it again: once the retired load is released (unload grace), the new one keeps scoring', async () => {
+    const id = `again-${suffix}`;
+    await publish(worker.api, modelBody(id, '1', 'iris-logreg-v1'));
+    const input = await t('again-in');
+    const output = await t('again-out');
+    const name = `again-${suffix}`;
+    await createConnector(worker.api, name, scoringConnector(input, output, { 'model.id': id }, { 'errors.tolerance': 'none' }));
+    await waitForState(worker.api, name, 'RUNNING', { taskState: 'RUNNING', taskCount: 1 });
+    await produce(input, irisRecords(5));
+    await readAll(output, { expected: 5, timeoutMs: 60_000 });
+    expect((await worker.api.delete(`/models/${id}`)).status).toBe(204);
+    await publish(worker.api, modelBody(id, '1', 'iris-logreg-v1')); // same version, a fresh history: loaded again
+    await waitFor(async () => (await worker.api.get(`/models/${id}`)).body?.versions?.[0]?.state === 'ready', { timeoutMs: 30_000, description: 'version 1 ready again' });
+    await sleep(7000); // the retired load is released after kappa.model.unload.grace.ms (5 s)
+    await produce(input, irisRecords(5, 5));
+    const out = await readAll(output, { expected: 10, timeoutMs: 60_000 });
+    expect(out.map((r) => JSON.parse(r.value!).seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    const task = (await getStatus(worker.api, name)).body.tasks[0]!;
+    expect(task.state).toBe('RUNNING'); // tolerance none: a record failing for 'not loaded' would have failed it
+    expect(task.trace).toBeUndefined(); // and the catalog never had to recover a lost model
   });
 
   it('after kill -9 and restart, the catalog is rebuilt from the topic and scoring resumes with the same versions', async () => {

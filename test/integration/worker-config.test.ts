@@ -52,6 +52,18 @@ describe('invalid worker configuration exits non-zero naming the key', () => {
     },
   );
 
+  it.each([
+    ['kappa.connector.tasks.max.limit', '0'],
+    ['kappa.rest.request.max.bytes', 'lots'],
+    ['kappa.model.http.allowed.hosts', 'http://models.example/'],
+    ['kappa.model.artifact.max.bytes', '-1'],
+  ])('%s=%s', async (key, value) => {
+    const file = await propsFile((p) => (p[key] = value));
+    const res = await runWorkerToExit([file]);
+    expectFailureNaming(res, key);
+    expect(res.code).toBe(2);
+  });
+
   it('listeners=nonsense', async () => {
     const file = await propsFile((p) => (p.listeners = 'nonsense'));
     expectFailureNaming(await runWorkerToExit([file]), 'listeners');

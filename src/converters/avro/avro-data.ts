@@ -21,6 +21,7 @@ import * as avro from 'avsc';
 import { DataException, LogicalTypes, Struct, type Field, type Schema } from '../../api';
 import { bytesToUnscaled, decimalScale, formatDecimal, toUnscaled, unscaledToBytes } from '../decimal';
 import { MILLIS_PER_DAY, dateToDays, timeToMillis, timestampToMillis } from '../schemas';
+import { MAX_RECORD_DEPTH, nestingExceeds } from '../nesting';
 
 export const AVRO_NAMESPACE = 'io.confluent.connect.avro';
 export const ENUM_PARAM = 'io.confluent.connect.avro.Enum';
@@ -711,6 +712,9 @@ export function avroSchemaEntry(schema: string | Json): AvroSchemaEntry {
     json = schema;
     text = JSON.stringify(schema);
   }
+  // Data nests at most as deep as its schema (recursive schemas are refused below): bounding the
+  // schema bounds every record decoded with it.
+  if (nestingExceeds(json, MAX_RECORD_DEPTH)) throw new DataException(`Invalid Avro schema: nested deeper than ${MAX_RECORD_DEPTH} levels`);
   let type: avro.Type;
   try {
     type = avro.Type.forSchema(json as avro.Schema, { wrapUnions: true });

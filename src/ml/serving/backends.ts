@@ -48,10 +48,13 @@ export interface OnnxBackendOptions {
 }
 
 export class OnnxBackend implements ModelBackend {
+  /** numbers the loads, so every ServingModel owns its pool key (see ModelKey.instance) */
+  private loads = 0;
+
   constructor(private readonly pool: InferencePool, private readonly options: OnnxBackendOptions = {}) {}
 
   async load(control: ModelControl, bytes: Uint8Array): Promise<ServingModel> {
-    const key = { modelId: control.id, version: control.version };
+    const key = { modelId: control.id, version: control.version, instance: ++this.loads };
     const nFeatures = control.input.features.length;
     let info: ModelInfo;
     try {
@@ -91,9 +94,16 @@ export class OnnxBackend implements ModelBackend {
 export class LinearBackend implements ModelBackend {
   async load(control: ModelControl, bytes: Uint8Array): Promise<ServingModel> {
     const tag = `${control.id}@${control.version}`;
+    let json: unknown;
+    try {
+      json = JSON.parse(Buffer.from(bytes).toString('utf8'));
+    } catch {
+      // JSON.parse's message quotes the start of the input: never echo artifact contents
+      throw new ModelRefusedError(`model ${tag} refused: not a linear model: the artifact is not JSON`);
+    }
     let model: LinearModel;
     try {
-      model = validateLinearModel(JSON.parse(Buffer.from(bytes).toString('utf8')));
+      model = validateLinearModel(json);
     } catch (e) {
       throw new ModelRefusedError(`model ${tag} refused: not a linear model: ${(e as Error).message}`);
     }

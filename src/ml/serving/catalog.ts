@@ -11,6 +11,13 @@
  * the listeners (scoring tasks put it in their status) and skipped, so the previous version keeps
  * serving. A tombstone retires the model. An expired version is not used: `fallback` serves the
  * newest earlier version that is usable, `error` fails the record, `passthrough` leaves it unscored.
+ *
+ * Re-reading the topic never changes what is served: the follower's consumer starts over from the
+ * beginning after a reconnect or a rebalance, and those records are history the catalog has
+ * already applied (a replayed tombstone + republish would otherwise retire and reload a serving
+ * model). Records are therefore applied once per (partition, offset). A model that was handed out
+ * as ready but cannot score (its inference sessions are gone) is reported and loaded again
+ * (`recover`), instead of failing every record silently.
  */
 import type { Logger } from '../../api';
 import { ArtifactStore } from './artifacts';
@@ -80,11 +87,21 @@ export interface ModelSnapshot {
 
 export type CatalogListener = (modelId: string, message: string) => void;
 
+/** Where a control record sits in its topic. */
+export interface ControlPosition {
+  readonly partition: number;
+  readonly offset: number;
+}
+
 export class ModelCatalog {
   private readonly models = new Map<string, ModelEntry>();
   private readonly listeners = new Set<CatalogListener>();
   private seq = 0;
   private closed = false;
+  /** the highest offset applied per partition of the control topic */
+  private readonly applied = new Map<number, number>();
+  /** records skipped because they were applied before (re-reads of the topic) */
+  replayedRecords = 0;
   private readonly now: () => number;
 
   constructor(private readonly options: ModelCatalogOptions) {
@@ -93,8 +110,21 @@ export class ModelCatalog {
 
   // ------------------------------------------------------------------ feeding
 
-  /** One record of the control topic: key = model id, value = JSON message or null (tombstone). */
-  apply(key: Buffer | string | null, value: Buffer | null): void {
+  /**
+   * One record of the control topic: key = model id, value = JSON message or null (tombstone).
+   * With its `position`, a record at or before one already applied is a re-read and is skipped.
+   */
+  apply(key: Buffer | string | null, value: Buffer | null, position?: ControlPosition): void {
+    if (position) {
+      const last = this.applied.get(position.partition);
+      if (last !== undefined && position.offset <= last) {
+        if (this.replayedRecords++ === 0 || position.offset === 0) {
+          this.options.logger?.info(`model-control topic re-read from partition ${position.partition} offset ${position.offset}: records up to offset ${last} were applied already and are skipped`);
+        }
+        return;
+      }
+      this.applied.set(position.partition, position.offset);
+    }
     const id = key === null ? null : key.toString();
     if (value === null || value.length === 0) {
       if (id) this.retire(id);
@@ -185,9 +215,10 @@ export class ModelCatalog {
       }
       if (!target) return { kind: 'error', error: new ModelUnavailableError(`model ${id}: every version has expired or was refused (${this.noVersionMessage(entry)})`) };
       if (target.state === 'ready') return this.serve(entry, target);
-      // not ready: start it, and meanwhile serve an older ready version if there is one
+      // not ready: start it, and meanwhile serve an older ready version if there is one (unless the
+      // target served already and is being reloaded: versions never go back)
       const loading = this.activate(entry, target);
-      const older = usable.slice(usable.indexOf(target) + 1).find((v) => v.state === 'ready' && !isExpired(v.control, now));
+      const older = entry.serving === target ? undefined : usable.slice(usable.indexOf(target) + 1).find((v) => v.state === 'ready' && !isExpired(v.control, now));
       if (older) return this.serve(entry, older);
       await loading;
       // loop: the target is now ready (served) or refused (skipped)
@@ -239,6 +270,27 @@ export class ModelCatalog {
       }
     })();
     return v.loading;
+  }
+
+  /**
+   * A model handed out as ready could not score because its inference sessions are gone (e.g. they
+   * were released under it). Reported to the tasks using the model (their status shows it) and
+   * loaded again on the next resolve; records are never failed for the catalog's inconsistency
+   * without this report. A model the catalog no longer serves is left alone.
+   */
+  recover(model: ServingModel, reason: string): void {
+    for (const entry of this.models.values()) {
+      for (const v of entry.versions) {
+        if (v.model !== model) continue;
+        if (v.unloadTimer) clearTimeout(v.unloadTimer);
+        v.unloadTimer = undefined;
+        v.model = undefined;
+        v.state = 'known';
+        this.warn(entry.id, `model ${entry.id} version ${v.control.version} was ready but could not score (${reason}); loading it again`);
+        void model.close().catch(() => undefined);
+        return;
+      }
+    }
   }
 
   private scheduleUnload(entry: ModelEntry, v: VersionEntry): void {

@@ -9,8 +9,15 @@ export class ControlLog {
   private readonly models = new Map<string, ModelControl[]>();
   /** messages that could not be decoded (key → reason), for diagnostics */
   readonly invalid = new Map<string, string>();
+  /** highest offset applied per partition: a re-read of the topic is skipped, as in the catalog */
+  private readonly applied = new Map<number, number>();
 
-  apply(key: Buffer | string | null, value: Buffer | null): void {
+  apply(key: Buffer | string | null, value: Buffer | null, position?: { partition: number; offset: number }): void {
+    if (position) {
+      const last = this.applied.get(position.partition);
+      if (last !== undefined && position.offset <= last) return;
+      this.applied.set(position.partition, position.offset);
+    }
     const id = key === null ? null : key.toString();
     if (id === null) return;
     if (value === null || value.length === 0) {

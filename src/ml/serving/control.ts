@@ -6,6 +6,7 @@
  * so curl and kcat users can write it by hand.
  */
 import { createHash } from 'crypto';
+import { nestingExceeds } from '../../converters/nesting';
 
 export type ModelFormat = 'onnx' | 'linear' | 'remote';
 export const MODEL_FORMATS: readonly ModelFormat[] = ['onnx', 'linear', 'remote'];
@@ -54,6 +55,8 @@ export const DEFAULT_MODEL_TOPIC = 'kappa-models';
 /** Model ids are record keys and URL path segments. */
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._\-]{0,199}$/;
 const SHA_RE = /^[0-9a-f]{64}$/;
+/** How deep a control message may nest (its own fields need 3 levels). */
+export const MAX_CONTROL_DEPTH = 32;
 
 function str(o: Record<string, unknown>, k: string, required: boolean): string | null {
   const v = o[k];
@@ -77,6 +80,8 @@ export function parseExpDate(s: string): number {
 /** Validates a decoded control message (an object) and fills defaults. Throws ControlMessageError. */
 export function parseControl(value: unknown): ModelControl {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ControlMessageError('a model-control message must be a JSON object');
+  // more_info values are free-form (nested JSON is kept as text): bound them before stringifying
+  if (nestingExceeds(value, MAX_CONTROL_DEPTH)) throw new ControlMessageError(`a model-control message may nest at most ${MAX_CONTROL_DEPTH} levels (see 'more_info')`);
   const o = value as Record<string, unknown>;
   const id = str(o, 'id', true)!;
   if (!ID_RE.test(id)) throw new ControlMessageError(`'id' ${JSON.stringify(id)} must match ${ID_RE.source}`);

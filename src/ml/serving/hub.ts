@@ -10,8 +10,9 @@
  */
 import * as path from 'path';
 import type { Logger, PluginKafka } from '../../api';
-import { ArtifactStore } from './artifacts';
-import { LinearBackend, OnnxBackend, RemoteBackend } from './backends';
+import { ArtifactPolicy, ArtifactStore } from './artifacts';
+import { DEFAULT_HTTP_TIMEOUT_MS, DEFAULT_MAX_ARTIFACT_BYTES, DEFAULT_MAX_REDIRECTS } from './artifact-policy';
+import { LinearBackend, OnnxBackend, RemoteBackend, type ServingModel } from './backends';
 import { ModelCatalog, type CatalogListener, type ExpiredPolicy, type MissingPolicy, type Resolution } from './catalog';
 import { DEFAULT_MODEL_TOPIC } from './control';
 import { InferencePool, defaultThreads } from './onnx';
@@ -23,6 +24,8 @@ export interface ServingSettings {
   readonly batchMaxRecords: number;
   readonly batchMaxWaitMs: number;
   readonly unloadGraceMs: number;
+  /** where model URIs may lead (kappa.model.dir, kappa.model.file.allowed.dirs, kappa.model.http.*) */
+  readonly policy: ArtifactPolicy;
 }
 
 function intSetting(raw: Readonly<Record<string, string>>, key: string, def: number, min: number): number {
@@ -33,10 +36,30 @@ function intSetting(raw: Readonly<Record<string, string>>, key: string, def: num
   return n;
 }
 
-/** Worker properties of the serving layer (`kappa.model.*`). */
+function listSetting(raw: Readonly<Record<string, string>>, key: string): string[] {
+  return (raw[key] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+}
+
+/** Worker properties of the serving layer (`kappa.model.*`); throws naming the key of an invalid value. */
 export function servingSettings(raw: Readonly<Record<string, string>>): ServingSettings {
   const cache = raw['kappa.model.cache.dir'];
+  const modelDir = path.resolve(raw['kappa.model.dir']?.trim() || 'models');
+  let policy: ArtifactPolicy;
+  try {
+    policy = new ArtifactPolicy({
+      fileDirs: [modelDir, ...listSetting(raw, 'kappa.model.file.allowed.dirs').map((d) => path.resolve(d))],
+      baseDir: modelDir,
+      httpHosts: listSetting(raw, 'kappa.model.http.allowed.hosts'),
+      maxRedirects: intSetting(raw, 'kappa.model.http.max.redirects', DEFAULT_MAX_REDIRECTS, 0),
+      maxBytes: intSetting(raw, 'kappa.model.artifact.max.bytes', DEFAULT_MAX_ARTIFACT_BYTES, 1),
+      timeoutMs: intSetting(raw, 'kappa.model.http.timeout.ms', DEFAULT_HTTP_TIMEOUT_MS, 1),
+    });
+  } catch (e) {
+    if ((e as Error).message.startsWith('Invalid value')) throw e;
+    throw new Error(`Invalid value ${raw['kappa.model.http.allowed.hosts']} for worker property kappa.model.http.allowed.hosts: ${(e as Error).message}`);
+  }
   return {
+    policy,
     topic: raw['kappa.model.topic']?.trim() || DEFAULT_MODEL_TOPIC,
     cacheDir: cache === undefined ? path.resolve('.cache/models') : cache.trim() === '' || cache.trim() === 'none' ? null : path.resolve(cache.trim()),
     poolThreads: intSetting(raw, 'kappa.model.pool.threads', defaultThreads(), 1),
@@ -60,6 +83,8 @@ const usage = new Map<string, Map<string, Set<number>>>(); // model id → conne
 export interface CatalogView {
   resolve(id: string, expiredPolicy?: ExpiredPolicy, missingPolicy?: MissingPolicy): Promise<Resolution>;
   onWarning(listener: CatalogListener): () => void;
+  /** a model handed out as ready could not score: report it and load it again (ModelCatalog.recover) */
+  recover(model: ServingModel, reason: string): void;
 }
 
 export interface CatalogLease {
@@ -104,7 +129,7 @@ export async function acquireLocalCatalog(topic: string, ctx: CatalogContext): P
     const settings = servingSettings(ctx.workerConfig);
     pool ??= new InferencePool({ threads: settings.poolThreads });
     const catalog = new ModelCatalog({
-      artifacts: new ArtifactStore({ cacheDir: settings.cacheDir }),
+      artifacts: new ArtifactStore({ cacheDir: settings.cacheDir, policy: settings.policy }),
       backends: {
         onnx: new OnnxBackend(pool, { maxBatchRecords: settings.batchMaxRecords, maxWaitMs: settings.batchMaxWaitMs }),
         linear: new LinearBackend(),
@@ -115,7 +140,7 @@ export async function acquireLocalCatalog(topic: string, ctx: CatalogContext): P
     });
     const started = (async () => {
       await ctx.kafka.ensureTopic(topic, { partitions: 1, compact: true });
-      return ctx.kafka.followTopics([topic], (r) => catalog.apply(r.key, r.value));
+      return ctx.kafka.followTopics([topic], (r) => catalog.apply(r.key, r.value, { partition: r.partition, offset: r.offset }));
     })();
     shared = { catalog, started, refs: 0 };
     catalogs.set(topic, shared);

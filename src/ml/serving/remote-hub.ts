@@ -16,6 +16,7 @@ import { Transfer } from '../../runtime/threads/channel';
 import type { ModelControl } from './control';
 import type { ExpiredPolicy, MissingPolicy, Resolution, CatalogListener } from './catalog';
 import { ModelUnavailableError } from './catalog';
+import { ServingError } from './onnx/types';
 import type { Prediction, ServingModel } from './backends';
 import { acquireLocalCatalog, localHub, type CatalogContext, type CatalogLease, type ServingHub } from './hub';
 
@@ -66,12 +67,17 @@ export function serveCatalogs(channel: Channel, ctx: CatalogContext): { close():
   });
   channel.handle('serving.score', async (p: { key: string; rows: Float32Array; n: number }) => {
     const m = models.get(p.key);
-    if (!m) throw new ModelUnavailableError(`model ${p.key.replace('\u0000', '@')} is not loaded in this worker`);
+    if (!m) throw new ServingError('MODEL_NOT_LOADED', `model ${p.key.replace('\u0000', '@')} is not loaded in this worker`);
     const pred = await m.score(p.rows, p.n);
     const list: ArrayBuffer[] = [];
     if (pred.probabilities && ownsBuffer(pred.probabilities)) list.push(pred.probabilities.buffer as ArrayBuffer);
     if (pred.values && ownsBuffer(pred.values)) list.push(pred.values.buffer as ArrayBuffer);
     return new Transfer(pred, list);
+  });
+  channel.handle('serving.recover', (p: { lease: number; key: string; reason: string }) => {
+    const m = models.get(p.key);
+    if (m) leases.get(p.lease)?.lease.catalog.recover(m, p.reason);
+    models.delete(p.key);
   });
   channel.handle('serving.release', async (p: { lease: number }) => {
     const entry = leases.get(p.lease);
@@ -147,6 +153,11 @@ export function remoteServingHub(channel: Channel): ServingHub {
           onWarning: (l: CatalogListener) => {
             mine.add(l);
             return () => mine.delete(l);
+          },
+          recover: (model: ServingModel, reason: string) => {
+            const key = modelKey(model);
+            remoteModels.delete(key);
+            void channel.request('serving.recover', { lease, key, reason }).catch(() => undefined);
           },
         },
         release: async () => {

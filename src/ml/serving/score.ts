@@ -189,26 +189,36 @@ export class Score implements Transformation {
     const catalog = this.catalog;
     await Promise.all([...groups].map(async ([id, idx]) => {
       this.use(id);
-      let res: Resolution;
-      try {
-        res = await catalog.resolve(id, this.expiredPolicy, this.missingPolicy);
-      } catch (e) {
-        res = { kind: 'error', error: e as Error };
+      // A model the catalog gave out as ready but whose sessions are gone is the worker's fault, not
+      // the records': the catalog reports it and reloads it, and the group is scored once more.
+      for (let attempt = 0; attempt < 2; attempt++) {
+        let res: Resolution;
+        try {
+          res = await catalog.resolve(id, this.expiredPolicy, this.missingPolicy);
+        } catch (e) {
+          res = { kind: 'error', error: e as Error };
+        }
+        if (res.kind === 'error') {
+          for (const i of idx) out[i] = res.error;
+          return;
+        }
+        if (res.kind === 'passthrough') {
+          for (const i of idx) out[i] = records[i]!;
+          return;
+        }
+        const lost = await this.scoreGroup(res.model, records, idx, out, attempt === 0);
+        if (!lost) return;
+        catalog.recover(res.model, lost.message);
       }
-      if (res.kind === 'error') {
-        for (const i of idx) out[i] = res.error;
-        return;
-      }
-      if (res.kind === 'passthrough') {
-        for (const i of idx) out[i] = records[i]!;
-        return;
-      }
-      await this.scoreGroup(res.model, records, idx, out);
     }));
     return out;
   }
 
-  private async scoreGroup(model: ServingModel, records: readonly SinkRecord[], idx: number[], out: (SinkRecord | null | Error)[]): Promise<void> {
+  /**
+   * Scores the records `idx` with `model` into `out`. When `mayRetry` and the model turns out not
+   * to be loaded any more, leaves `out` alone and returns that error.
+   */
+  private async scoreGroup(model: ServingModel, records: readonly SinkRecord[], idx: number[], out: (SinkRecord | null | Error)[], mayRetry: boolean): Promise<Error | undefined> {
     const features = model.control.input.features;
     const d = features.length;
     const fields = features.map((f) => fieldOf(model.control, f));
@@ -231,19 +241,26 @@ export class Score implements Transformation {
             : new DataException(`record ${recordTag(r)}: feature '${features[j]}' (field '${field}') of model ${model.id} version ${model.version} must be a number, but is ${describeValue(raw)}`);
           break;
         }
+        // Infinity (e.g. JSON 1e400) and NaN would come out as NaN probabilities under a label;
+        // float32 overflow (|x| > 3.4e38) would turn into Infinity in the tensor.
+        if (!Number.isFinite(x) || Math.abs(x) > FLOAT32_MAX) {
+          error = new DataException(`record ${recordTag(r)}: feature '${features[j]}' (field '${field}') of model ${model.id} version ${model.version} must be a finite float32 number, but is ${x}`);
+          break;
+        }
         rows[base + j] = x;
       }
       if (error) out[i] = error;
       else ok.push(i);
     }
-    if (ok.length === 0) return;
+    if (ok.length === 0) return undefined;
     let p: Prediction;
     try {
       p = await model.score(ok.length === idx.length ? rows : rows.slice(0, ok.length * d), ok.length);
     } catch (e) {
+      if (mayRetry && isModelLost(e)) return e as Error;
       const err = new DataException(`scoring with model ${model.id} version ${model.version} failed: ${(e as Error).message}`);
       for (const i of ok) out[i] = err;
-      return;
+      return undefined;
     }
     const field = model.control.output.field ?? this.predictionField;
     const labels = model.classLabels ?? [];
@@ -264,6 +281,7 @@ export class Score implements Transformation {
       }
       out[i] = this.withPrediction(records[i]!, model, field, pred);
     }
+    return undefined;
   }
 
   private withPrediction(r: SinkRecord, model: ServingModel, field: string, pred: Record<string, unknown>): SinkRecord {
@@ -320,6 +338,15 @@ export class Score implements Transformation {
     this.lease = undefined;
     await lease?.release();
   }
+}
+
+/** The largest finite float32: features go into float32 tensors. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** The model the catalog handed out cannot score any more (its sessions or its batcher are gone): not the records' fault. */
+const LOST_MODEL_CODES = new Set(['MODEL_NOT_LOADED', 'BATCHER_CLOSED']);
+function isModelLost(e: unknown): boolean {
+  return LOST_MODEL_CODES.has((e as { code?: unknown } | null)?.code as string);
 }
 
 function isScorableValue(v: unknown): boolean {

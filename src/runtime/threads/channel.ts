@@ -14,7 +14,7 @@ interface Endpoint {
 type Message =
   | { kind: 'req'; id: number; method: string; params: unknown }
   | { kind: 'res'; id: number; ok: true; value: unknown }
-  | { kind: 'res'; id: number; ok: false; error: { name: string; message: string; stack?: string; retriable?: boolean } }
+  | { kind: 'res'; id: number; ok: false; error: { name: string; message: string; stack?: string; retriable?: boolean; code?: string } }
   | { kind: 'note'; event: string; data: unknown };
 
 /** A value and the buffers to transfer (not copy) with it. */
@@ -71,7 +71,7 @@ export class Channel {
       if (!p) return;
       this.pending.delete(m.id);
       if (m.ok) p.resolve(m.value);
-      else p.reject(Object.assign(new Error(m.error.message), { name: m.error.name, stack: m.error.stack ?? m.error.message, ...(m.error.retriable ? { retriable: true } : {}) }));
+      else p.reject(Object.assign(new Error(m.error.message), { name: m.error.name, stack: m.error.stack ?? m.error.message, ...(m.error.retriable ? { retriable: true } : {}), ...(m.error.code ? { code: m.error.code } : {}) }));
     } else if (m.kind === 'req') {
       const fn = this.handlers.get(m.method);
       const reply = (value: unknown) => {
@@ -80,7 +80,8 @@ export class Channel {
       };
       const fail = (e: unknown) => {
         const err = e instanceof Error ? e : new Error(String(e));
-        this.endpoint.postMessage({ kind: 'res', id: m.id, ok: false, error: { name: err.name, message: err.message, stack: err.stack, retriable: (err as { retriable?: boolean }).retriable === true } } satisfies Message);
+        const code = (err as { code?: unknown }).code;
+        this.endpoint.postMessage({ kind: 'res', id: m.id, ok: false, error: { name: err.name, message: err.message, stack: err.stack, retriable: (err as { retriable?: boolean }).retriable === true, ...(typeof code === 'string' ? { code } : {}) } } satisfies Message);
       };
       if (!fn) { fail(new Error(`no handler for ${m.method}`)); return; }
       try {

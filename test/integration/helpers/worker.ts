@@ -12,6 +12,7 @@ export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 /** the worker entry point; KAPPA_WORKER_MAIN overrides it (e.g. a build in another directory) */
 export const MAIN_JS = process.env.KAPPA_WORKER_MAIN ? path.resolve(process.env.KAPPA_WORKER_MAIN) : path.join(REPO_ROOT, 'dist', 'main.js');
 export const FIXTURE_PLUGIN_PATH = path.join(REPO_ROOT, 'test', 'fixtures', 'plugins');
+export const FIXTURE_MODELS_DIR = path.join(REPO_ROOT, 'test', 'fixtures', 'models');
 
 export interface StartWorkerOptions {
   /** extra or overriding worker properties */
@@ -100,6 +101,8 @@ export function defaultProperties(port: number, suffix = randomSuffix()): Record
     'offset.flush.interval.ms': '1000',
     // KAPPA_TEST_KAFKA_CLIENT=kafkajs runs a suite on the second adapter of the Kafka port (make test's smoke run)
     ...(process.env.KAPPA_TEST_KAFKA_CLIENT ? { 'kafka.client': process.env.KAPPA_TEST_KAFKA_CLIENT } : {}),
+    // the serving tests publish the fixture models by file: URI
+    'kappa.model.file.allowed.dirs': FIXTURE_MODELS_DIR,
   };
 }
 

@@ -383,3 +383,14 @@ describe('configuration and plugin', () => {
     expect(() => c.fromConnectData('bank', schema, new Struct(schema!, { event_id: 'x', f1: 'oops' }))).toThrow(DataException);
   });
 });
+
+describe('Avro schema nesting limit', () => {
+  it('refuses schemas nested deeper than 1000 levels (records decode no deeper than their schema)', () => {
+    let schema: unknown = 'int';
+    for (let i = 0; i < 2000; i++) schema = { type: 'array', items: schema };
+    expect(() => avroSchemaEntry(JSON.stringify(schema))).toThrow(new DataException('Invalid Avro schema: nested deeper than 1000 levels'));
+    let ok: unknown = 'int';
+    for (let i = 0; i < 100; i++) ok = { type: 'array', items: ok };
+    expect(avroSchemaEntry(JSON.stringify(ok)).decoder.schema.type).toBe('array');
+  });
+});

@@ -231,3 +231,21 @@ describe('JsonConverter config', () => {
     expect(conv().fromConnectData('t', s, 'x')!.toString()).toBe('{"schema":{"type":"string","optional":true},"payload":"x"}');
   });
 });
+
+describe('JsonConverter nesting limit', () => {
+  const nested = (depth: number) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
+
+  it('refuses a document nested deeper than 1000 levels as a DataException of that record (no stack overflow)', () => {
+    for (const c of [conv({ 'schemas.enable': 'false' }), conv()]) {
+      expect(() => c.toConnectData('t', buf(nested(100_000)))).toThrow(new DataException('Converting byte[] to Kafka Connect data failed due to serialization error: document nesting depth exceeds the maximum allowed (1000)'));
+    }
+    const arrays = '['.repeat(1001) + ']'.repeat(1001);
+    expect(() => conv({ 'schemas.enable': 'false' }).toConnectData('t', buf(arrays))).toThrow(/nesting depth exceeds the maximum allowed \(1000\)/);
+  });
+
+  it('accepts 1000 levels, and encodes them back', () => {
+    const c = conv({ 'schemas.enable': 'false' });
+    const v = c.toConnectData('t', buf(nested(1000)));
+    expect(c.fromConnectData('t', null, v.value)!.toString()).toBe(nested(1000));
+  });
+});

@@ -28,6 +28,7 @@ describe('worker properties', () => {
     expect(c.offsetFlushIntervalMs).toBe(60000);
     expect(c.consumerProps).toEqual({ 'max.poll.records': '10' });
     expect(Object.isFrozen(c)).toBe(true);
+    expect(c).toMatchObject({ restMaxRequestBytes: 16 * 1024 * 1024, restMaxRequestDepth: 64, restAllowedHosts: [], maxTasksPerConnector: 256, maxConnectorConfigBytes: 262144 });
   });
 
   it.each([
@@ -35,6 +36,8 @@ describe('worker properties', () => {
     [{ ...base, listeners: 'nonsense' }, 'listeners'],
     [{ ...base, 'offset.flush.interval.ms': 'soon' }, 'offset.flush.interval.ms'],
     [{ ...base, 'bootstrap.servers': 'nohost' }, 'bootstrap.servers'],
+    [{ ...base, 'kappa.connector.tasks.max.limit': '0' }, 'kappa.connector.tasks.max.limit'],
+    [{ ...base, 'kappa.rest.request.max.bytes': 'lots' }, 'kappa.rest.request.max.bytes'],
   ])('rejects an invalid config with one message naming the key (%#)', (raw, key) => {
     const clean = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined)) as Record<string, string>;
     expect(() => compileWorkerConfig(clean)).toThrow(key);

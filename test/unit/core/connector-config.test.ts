@@ -75,3 +75,24 @@ describe('sink offsets body', () => {
     expect(() => parseSinkOffsets(body)).toThrow(message);
   });
 });
+
+describe('worker limits in connector validation', () => {
+  const sink = { name: 'x', 'connector.class': 'KafkaTopicSink', topics: 'in', 'target.topic': 'out' };
+  const errorsOf = (r: ReturnType<typeof validateConnectorConfig>, key: string) => r.values.find((v) => v.name === key)?.errors ?? [];
+
+  it('refuses tasks.max above the worker limit, with the limit and the property named', () => {
+    const r = validateConnectorConfig({ ...sink, 'tasks.max': '1000000' }, registry, { maxTasks: 256 });
+    expect(r.errorCount).toBe(1);
+    expect(errorsOf(r, 'tasks.max')).toEqual(['Invalid value 1000000 for configuration tasks.max: Value must be no more than 256 (the worker property kappa.connector.tasks.max.limit)']);
+    expect(invalidConfigMessage(r)).toMatch(/^Connector configuration is invalid and contains the following 1 error\(s\):\nInvalid value 1000000 for configuration tasks.max/);
+    expect(validateConnectorConfig({ ...sink, 'tasks.max': '256' }, registry, { maxTasks: 256 }).errorCount).toBe(0);
+  });
+
+  it('refuses a config larger than the worker limit on its largest entry, without echoing the value', () => {
+    const r = validateConnectorConfig({ ...sink, 'transforms.x.doc': 'y'.repeat(5000) }, registry, { maxConfigBytes: 4096 });
+    const message = r.values.flatMap((v) => v.errors).join('\n');
+    expect(message).toMatch(/^The connector configuration is \d+ bytes, more than the worker's limit of 4096 bytes \(kappa.connector.config.max.bytes\); its largest entry is 'transforms.x.doc' \(5016 bytes\)$/);
+    expect(message).not.toContain('yyyy');
+    expect(validateConnectorConfig(sink, registry, { maxConfigBytes: 4096 }).errorCount).toBe(0);
+  });
+});

@@ -7,7 +7,7 @@ import { LinearBackend, OnnxBackend, type ModelBackend, type ServingModel } from
 import { ModelCatalog, type Resolution } from '../../../src/ml/serving/catalog';
 import { dataUri, encodeControl, parseControl, sha256Hex, type ModelControl } from '../../../src/ml/serving/control';
 import { InferencePool } from '../../../src/ml/serving/onnx';
-import { MODELS_DIR, meta, modelBytes, rowsOf } from './fixtures';
+import { MODELS_DIR, meta, modelBytes, rowsOf, testPolicy } from './fixtures';
 
 function linearBytes(w: number[], b = 0): Uint8Array {
   return Buffer.from(JSON.stringify({ format: 'kappa-linear-model', version: 1, task: 'regression', classes: null, nFeatures: w.length, weights: [w], intercepts: [b] }));
@@ -47,7 +47,7 @@ describe('ModelCatalog', () => {
   let catalog: ModelCatalog;
   let now = Date.parse('2030-01-01T00:00:00Z');
   const make = (backends: ConstructorParameters<typeof ModelCatalog>[0]['backends'] = { linear: new LinearBackend() }, cacheDir: string | null = null) => {
-    catalog = new ModelCatalog({ artifacts: new ArtifactStore({ cacheDir }), backends, now: () => now, unloadGraceMs: 10 });
+    catalog = new ModelCatalog({ artifacts: new ArtifactStore({ cacheDir, policy: testPolicy({ fileDirs: ['/nonexistent'], httpHosts: ['127.0.0.1'] }) }), backends, now: () => now, unloadGraceMs: 10 });
     warnings = [];
     catalog.onWarning((_id, m) => warnings.push(m));
     return catalog;
@@ -191,14 +191,14 @@ describe('ModelCatalog', () => {
     expect(fs.readFileSync(path.join(cache, control.sha256))).toEqual(Buffer.from(bytes));
     await catalog.close();
     fs.rmSync(file);
-    const store = new ArtifactStore({ cacheDir: cache });
+    const store = new ArtifactStore({ cacheDir: cache, policy: testPolicy() });
     catalog = new ModelCatalog({ artifacts: store, backends: { linear: new LinearBackend() } });
     catalog.publish(control);
     expect(version(await catalog.resolve('c'))).toBe('1');
     expect(store.fetches).toBe(0);
     // a corrupt cache entry is not trusted
     fs.writeFileSync(path.join(cache, control.sha256), 'garbage');
-    await expect(new ArtifactStore({ cacheDir: cache }).get(control.uri, control.sha256)).rejects.toThrow(/cannot read artifact/);
+    await expect(new ArtifactStore({ cacheDir: cache, policy: testPolicy() }).get(control.uri, control.sha256)).rejects.toThrow(/cannot read artifact/);
   });
 
   describe('with ONNX models', () => {

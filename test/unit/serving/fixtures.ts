@@ -1,6 +1,8 @@
 /** Loads the ONNX fixtures written by scripts/models/make_models.py. */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
+import { ArtifactPolicy, type ArtifactPolicyOptions } from '../../../src/ml/serving/artifact-policy';
 
 export const MODELS_DIR = path.join(__dirname, '..', '..', 'fixtures', 'models');
 
@@ -46,4 +48,15 @@ export function rowsOf(m: FixtureMeta, nFeatures = m.expected.rows[0]!.length): 
   const out = new Float32Array(m.expected.rows.length * nFeatures);
   m.expected.rows.forEach((r, i) => out.set(r.slice(0, nFeatures), i * nFeatures));
   return out;
+}
+
+/** An artifact policy for tests: the fixtures and temporary directories, plus `extra`. */
+export function testPolicy(extra: Partial<ArtifactPolicyOptions> = {}): ArtifactPolicy {
+  return new ArtifactPolicy({
+    fileDirs: [MODELS_DIR, os.tmpdir(), ...(extra.fileDirs ?? [])],
+    httpHosts: extra.httpHosts ?? [],
+    maxRedirects: extra.maxRedirects ?? 3,
+    maxBytes: extra.maxBytes ?? 64 * 1024 * 1024,
+    timeoutMs: extra.timeoutMs ?? 5000,
+  });
 }

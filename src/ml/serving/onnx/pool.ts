@@ -15,7 +15,7 @@ import type { Worker } from 'worker_threads';
 import { spawnModuleWorker } from '../../../runtime/threads/spawn';
 import type { WorkerInit, WorkerReply, WorkerRequest, WorkerResult } from './protocol';
 import type { SessionTuning } from './session';
-import { LoadOptions, ModelInfo, ModelKey, Prediction, ServingError, deserializeError, isPlainArrayBuffer, keyString } from './types';
+import { LoadOptions, ModelInfo, ModelKey, Prediction, ServingError, deserializeError, isPlainArrayBuffer, keyString, slotKey } from './types';
 
 export interface InferencePoolOptions extends SessionTuning {
   /** Worker threads (default: cores - 1, at least 1). */
@@ -98,7 +98,7 @@ export class InferencePool {
 
   /** Info of a loaded model, or undefined. */
   info(key: ModelKey): ModelInfo | undefined {
-    return this.models.get(keyString(key))?.info;
+    return this.models.get(slotKey(key))?.info;
   }
 
   /** All loaded models. */
@@ -125,7 +125,7 @@ export class InferencePool {
     );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
-      const prev = this.models.get(keyString(key));
+      const prev = this.models.get(slotKey(key));
       // Put the previous version back where the new one did load, or drop the half-loaded model.
       await Promise.allSettled(
         this.slots.map((slot, i) =>
@@ -139,7 +139,7 @@ export class InferencePool {
       throw failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
     }
     const info = (results[0] as PromiseFulfilledResult<ModelInfo>).value;
-    this.models.set(keyString(key), { key: info.key, bytes: shared, options, info });
+    this.models.set(slotKey(key), { key, bytes: shared, options, info });
     return info;
   }
 
@@ -150,7 +150,7 @@ export class InferencePool {
    */
   async run(key: ModelKey, rows: Float32Array, nRows: number, nFeatures: number, options: RunOptions = {}): Promise<Prediction> {
     this.assertOpen();
-    const model = this.models.get(keyString(key));
+    const model = this.models.get(slotKey(key));
     if (!model) throw new ServingError('MODEL_NOT_LOADED', `model ${keyString(key)} is not loaded`);
     const info = model.info;
     if (info.nFeatures !== null && info.nFeatures !== nFeatures) {
@@ -177,8 +177,7 @@ export class InferencePool {
   /** Unloads a model from every worker once its in-flight runs finish. Resolves false if unknown. */
   async unload(key: ModelKey): Promise<boolean> {
     this.assertOpen();
-    const k = keyString(key);
-    const known = this.models.delete(k);
+    const known = this.models.delete(slotKey(key));
     await Promise.all(this.slots.map((slot) => this.send(slot, { op: 'unload', key }).catch(() => null)));
     return known;
   }

@@ -212,7 +212,7 @@ function describe(key: ModelKey, session: ort.InferenceSession, prepared: Prepar
     valuesPerRow = vo.dims.length === 2 && vo.dims[1] !== null ? vo.dims[1] : 1;
   }
   const info: ModelInfo = {
-    key: { modelId: key.modelId, version: key.version },
+    key: { modelId: key.modelId, version: key.version, ...(key.instance !== undefined ? { instance: key.instance } : {}) },
     kind,
     inputs,
     outputs,

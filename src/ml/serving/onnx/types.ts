@@ -3,14 +3,26 @@ import type { ClassLabels } from './graph';
 
 export type { ClassLabels };
 
-/** A model in the pool is a (model id, version) pair: versions of one model live side by side. */
+/**
+ * A model in the pool is a (model id, version) pair: versions of one model live side by side.
+ * `instance` tells apart separate loads of the same version (the catalog may load a version again
+ * while an earlier load of it waits out its unload grace): each load owns its sessions, so
+ * releasing one can never remove another's.
+ */
 export interface ModelKey {
   readonly modelId: string;
   readonly version: string | number;
+  readonly instance?: number;
 }
 
+/** The key as users know it (`id@version`), for messages. */
 export function keyString(key: ModelKey): string {
   return `${key.modelId}@${key.version}`;
+}
+
+/** The key the pool and its workers index sessions by (includes the load instance). */
+export function slotKey(key: ModelKey): string {
+  return key.instance === undefined ? keyString(key) : `${keyString(key)}#${key.instance}`;
 }
 
 export interface TensorInfo {

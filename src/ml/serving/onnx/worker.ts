@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'worker_threads';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './protocol';
 import { LoadedModel } from './session';
-import { Prediction, ServingError, isPlainArrayBuffer, keyString, serializeError } from './types';
+import { Prediction, ServingError, isPlainArrayBuffer, keyString, serializeError, slotKey } from './types';
 
 interface Slot {
   readonly model: LoadedModel;
@@ -38,14 +38,14 @@ async function handle(req: WorkerRequest): Promise<{ reply: WorkerReply; transfe
   switch (req.op) {
     case 'load': {
       const model = await LoadedModel.load(req.key, req.bytes, req.options, init.tuning);
-      const k = keyString(req.key);
+      const k = slotKey(req.key);
       const previous = slots.get(k);
       slots.set(k, { model, active: new Set() });
       void retire(previous);
       return { reply: { id: req.id, ok: true, result: model.info }, transfer: [] };
     }
     case 'run': {
-      const slot = slots.get(keyString(req.key));
+      const slot = slots.get(slotKey(req.key));
       if (!slot) throw new ServingError('MODEL_NOT_LOADED', `model ${keyString(req.key)} is not loaded`);
       const p = slot.model.run(req.rows, req.nRows, req.nFeatures);
       slot.active.add(p);
@@ -57,7 +57,7 @@ async function handle(req: WorkerRequest): Promise<{ reply: WorkerReply; transfe
       }
     }
     case 'unload': {
-      const k = keyString(req.key);
+      const k = slotKey(req.key);
       const slot = slots.get(k);
       slots.delete(k);
       await retire(slot);
