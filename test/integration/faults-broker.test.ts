@@ -52,8 +52,8 @@ it('a worker started while the broker is down waits for it, then works', async (
   // while the broker was away the worker answered /health with 503, and it did not exit
   expect(worker.startupHealth.length).toBeGreaterThan(0);
   expect(worker.startupHealth.every((h) => h.status === 503)).toBe(true);
-  const input = await createTopic(uniqueName('it-fb-wait-in'), 2);
-  const output = await createTopic(uniqueName('it-fb-wait-out'), 2);
+  const input = await createTopic(uniqueName('it-fb-wait-in'), 4);
+  const output = await createTopic(uniqueName('it-fb-wait-out'), 4);
   const name = uniqueName('fb-wait');
   await createConnector(worker.api, name, pipelineConnector(input, output));
   await produceRange(input, 0, 1000);

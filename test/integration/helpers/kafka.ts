@@ -47,8 +47,18 @@ export async function closeKafka(): Promise<void> {
 
 export async function createTopic(topic: string, partitions = 1): Promise<string> {
   const a = await getAdmin();
-  await a.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
-  return topic;
+  // a broker that just (re)started may answer metadata requests for a new topic with
+  // UNKNOWN_TOPIC_OR_PARTITION for a moment: try again
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await a.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
+      return topic;
+    } catch (e) {
+      const retriable = (e as { retriable?: boolean }).retriable === true || /does not host|not available|leader/i.test((e as Error).message);
+      if (!retriable || attempt >= 10) throw e;
+      await sleep(500 * attempt);
+    }
+  }
 }
 
 export async function deleteTopics(topics: string[]): Promise<void> {
