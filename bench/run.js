@@ -38,6 +38,9 @@ function parseArgs(argv) {
   return args;
 }
 
+/** what every scenario returns (see scenarios/index.js); anything else is copied into its result row */
+const RUN_FIELDS = new Set(['t0', 'first', 'last', 'committedAt', 'outputRecords', 'records']);
+
 const log = (msg) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
 function gitCommit() {
@@ -95,7 +98,7 @@ async function main() {
       try {
         const r = await s.run(ctx);
         const steady = (r.last - r.first) / 1000;
-        // a scenario may move fewer records than --records (r.records) and add its own metrics (r.serving)
+        // a scenario may move fewer records than --records (r.records) and add its own metrics
         const n = r.records ?? args.records;
         const row = {
           name: s.name,
@@ -112,7 +115,8 @@ async function main() {
           // from the start until all input offsets were committed
           commitSeconds: (r.committedAt - r.t0) / 1000,
         };
-        if (r.serving) row.serving = r.serving;
+        // a scenario's own metrics (serving, peer, scaling, overload, ...) go into its row as they are
+        for (const [k, v] of Object.entries(r)) if (!RUN_FIELDS.has(k)) row[k] = v;
         rows.push(row);
         log(`${s.name}: ${row.recordsPerSec} records/s (steady ${steady.toFixed(2)} s, end-to-end ${row.endToEndSeconds.toFixed(2)} s)`);
       } catch (e) {
