@@ -108,6 +108,43 @@ class BenchKafka {
     }
   }
 
+  /**
+   * Reads all of `topic` (from the beginning, a throwaway group) until `expected` records are read
+   * or nothing new came for `idleMs`; `idOf(value)` gives each record's id in [0, expected).
+   * Returns { read, distinct, duplicates, missing, outOfRange }.
+   */
+  async readIds(topic, expected, idOf, { idleMs = 5000, timeoutMs = 300_000 } = {}) {
+    const seen = new Uint8Array(expected);
+    const res = { read: 0, distinct: 0, duplicates: 0, missing: 0, outOfRange: 0 };
+    const groupId = `kappa-bench-ids-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+    const consumer = this.kafka.consumer({ groupId, maxWaitTimeInMs: 100, maxBytes: 10 * 2 ** 20 });
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      let lastAt = Date.now();
+      await consumer.run({
+        autoCommit: false,
+        eachBatch: async ({ batch }) => {
+          for (const m of batch.messages) {
+            res.read++;
+            const id = idOf(m.value);
+            if (!(id >= 0 && id < expected)) { res.outOfRange++; continue; }
+            if (seen[id]) res.duplicates++;
+            else { seen[id] = 1; res.distinct++; }
+          }
+          lastAt = Date.now();
+        },
+      });
+      const deadline = Date.now() + timeoutMs;
+      while (res.distinct < expected && Date.now() - lastAt < idleMs && Date.now() < deadline) await sleep(100);
+    } finally {
+      await consumer.disconnect().catch(() => undefined);
+      await this.admin.deleteGroups([groupId]).catch(() => undefined);
+    }
+    res.missing = expected - res.distinct;
+    return res;
+  }
+
   /** Waits until group `groupId` has committed the end offset of every partition of `topic`. */
   async waitCommitted(groupId, topic, expected, timeoutMs = 120_000) {
     const deadline = Date.now() + timeoutMs;

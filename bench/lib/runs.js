@@ -6,19 +6,49 @@
  * `warmup` records, until all `total` are out), then the input offsets must be committed.
  * Several runs can read the same input topic: each has its own consumer group.
  *
+ * A run returns as soon as its offsets are committed; stopping its process (the worker's graceful
+ * shutdown waits for a fetch long-poll, ~4 s) and deleting its group and output topic go on in the
+ * background while the next run starts, outside the next run's measured window (which begins after
+ * its warm-up), and the process is not in the next run's process tree. `await settle(ctx)` before
+ * the scenario ends.
+ *
  * Also: outputsEqual, which compares the first records of two output topics byte for byte.
  */
 const { makeKafka } = require('./kafka');
 const { measureWindow } = require('./measure');
-const { servingWorker, scoreConfig, createConnector, failedTaskCheck, finish, withLogs } = require('./connect');
+const { processTree, treeRssBytes } = require('./proc');
+const { servingWorker, scoreConfig, createConnector, failedTaskCheck, withLogs } = require('./connect');
 const { publishRest } = require('./serving');
 const { startPeer } = require('./peer');
 
 /**
  * The worker: `artifact` (a MODELS key) published as `modelId`@1 and scored with Score, or
  * pass-through when `artifact` is null; `tasks` = tasks.max. Returns the window's measurement plus
- * { kind, output, committedAt } (output topic kept when `keepOutput`, else deleted).
+ * { kind, output, t0, committedAt, idleRssBytes } (the output topic is kept when `keepOutput`, else
+ * deleted; idleRssBytes: the worker with the model loaded, before the connector exists).
  */
+/** Runs `cleanup` in the background of the scenario (see the file comment). */
+function inBackground(ctx, cleanup) {
+  if (!ctx.background) ctx.background = [];
+  ctx.background.push(cleanup().catch(() => undefined));
+}
+
+/** Waits for the background clean-ups of `ctx`'s runs. */
+async function settle(ctx) {
+  while (ctx.background && ctx.background.length > 0) await Promise.all(ctx.background.splice(0));
+}
+
+/** A scenario's run(ctx) that waits for its runs' background clean-ups before it returns (or throws). */
+function settled(run) {
+  return async (ctx) => {
+    try {
+      return await run(ctx);
+    } finally {
+      await settle(ctx);
+    }
+  };
+}
+
 async function runKappa(ctx, { input, total, warmup, artifact = null, modelId = null, tasks = 1, workerProps = {}, tag, keepOutput = false, rssIntervalMs }) {
   const { bk, partitions, unique } = ctx;
   const output = await bk.createTopic(unique(`out-${tag}`), partitions);
@@ -27,18 +57,22 @@ async function runKappa(ctx, { input, total, warmup, artifact = null, modelId = 
   let deleteOutput = !keepOutput;
   try {
     if (artifact) await publishRest(worker, modelId, 1, artifact);
+    // the worker's memory with the model loaded, before the connector starts
+    const idleRssBytes = treeRssBytes(processTree(worker.pid));
     const t0 = Date.now();
     await createConnector(worker, connector, input, output, artifact ? scoreConfig(modelId) : {}, tasks);
     const m = await measureWindow(bk, output, { warmup, expected: total, pid: worker.pid, onTick: failedTaskCheck(worker, connector), rssIntervalMs });
     const committedAt = await bk.waitCommitted(`connect-${connector}`, input, total);
-    await finish(ctx, worker, connector);
-    return { kind: 'kappa', output, t0, committedAt, ...m };
+    return { kind: 'kappa', output, t0, committedAt, idleRssBytes, ...m };
   } catch (e) {
     deleteOutput = true;
     throw withLogs(e, worker);
   } finally {
-    await worker.stop();
-    if (deleteOutput) await bk.deleteTopics([output]);
+    inBackground(ctx, async () => {
+      await worker.stop();
+      await bk.admin.deleteGroups([`connect-${connector}`]).catch(() => undefined);
+      if (deleteOutput) await bk.deleteTopics([output]);
+    });
   }
 }
 
@@ -64,9 +98,11 @@ async function runPeer(ctx, { input, total, warmup, artifact, modelId, threads =
     e.message += `\npeer log (tail):\n${peer.logs().slice(-3000)}`;
     throw e;
   } finally {
-    await peer.stop();
-    await bk.admin.deleteGroups([applicationId]).catch(() => undefined);
-    if (deleteOutput) await bk.deleteTopics([output]);
+    inBackground(ctx, async () => {
+      await peer.stop();
+      await bk.admin.deleteGroups([applicationId]).catch(() => undefined);
+      if (deleteOutput) await bk.deleteTopics([output]);
+    });
   }
 }
 
@@ -150,4 +186,4 @@ async function outputsEqual(a, b, partitions, perPartition = 2000, tolerance = 1
   return res;
 }
 
-module.exports = { runKappa, runPeer, outputsEqual };
+module.exports = { runKappa, runPeer, settle, settled, outputsEqual };

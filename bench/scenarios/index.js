@@ -65,6 +65,10 @@ module.exports = [
   ...require('./learn'),
   // Kappa beside the Kafka Streams + ONNX Runtime peer (bench/scenarios/peer.js, bench/peer/); `--only peer`
   require('./peer').peerComparison(),
+  // tasks.max=1 vs 2, pass-through and Score (bench/scenarios/scaling.js); `--only scaling`
+  ...require('./scaling'),
+  // a backlog far beyond the drain rate: max RSS, nothing lost (bench/scenarios/overload.js); `--only overload`
+  ...require('./overload'),
   // Avro with the Schema Registry (bench/scenarios/avro-2-smts.js, docs/benchmarks.md "Avro"): compare with pipeline-passthrough
   require('./avro-2-smts'),
 ];
