@@ -31,7 +31,7 @@ final class Scored {
     static final class SamePartition implements StreamPartitioner<byte[], Scored> {
         private final Optional<Set<Integer>>[] byPartition;
 
-        @SuppressWarnings("unchecked")
+        @SuppressWarnings({"unchecked", "rawtypes"}) // an array of a generic type
         SamePartition(int maxPartitions) {
             byPartition = new Optional[maxPartitions];
             for (int p = 0; p < maxPartitions; p++) byPartition[p] = Optional.of(Set.of(p));

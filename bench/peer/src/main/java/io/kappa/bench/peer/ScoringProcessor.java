@@ -51,7 +51,7 @@ final class ScoringProcessor implements Processor<byte[], byte[], byte[], Scored
     }
 
     @Override
-    @SuppressWarnings("unchecked")
+    @SuppressWarnings({"unchecked", "rawtypes"}) // the array of pending records
     public void init(ProcessorContext<byte[], Scored> context) {
         this.context = context;
         // one source topic: task i reads partition i
