@@ -36,8 +36,26 @@ class BenchKafka {
   }
 
   async createTopic(topic, partitions) {
-    await this.admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
-    return topic;
+    await this.admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: false });
+    // Wait until every partition has a leader that answers for it. kafkajs' own wait
+    // (waitForLeaders) gives up when the broker answers "unknown topic" or "not the leader", which a
+    // broker busy deleting many topics does for a while after the create; here that means: not yet.
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      try {
+        const md = await this.admin.fetchTopicMetadata({ topics: [topic] });
+        const ps = md.topics[0] ? md.topics[0].partitions : [];
+        // and the leader serves the partitions (it may know its leadership before it has the log)
+        if (ps.length === partitions && ps.every((p) => p.leader >= 0)) {
+          await this.admin.fetchTopicOffsets(topic);
+          return topic;
+        }
+      } catch (e) {
+        if (Date.now() > deadline) throw e;
+      }
+      if (Date.now() > deadline) throw new Error(`topic ${topic}: no leader for all ${partitions} partitions after 60 s`);
+      await sleep(100);
+    }
   }
 
   async deleteTopics(topics) {
@@ -75,6 +93,16 @@ class BenchKafka {
     return offs.reduce((n, p) => n + Number(p.high), 0);
   }
 
+  /** endOffsetSum, or null when the broker answers with a retriable error (a leader moving, metadata not there yet). */
+  async endOffsetSumOrNull(topic) {
+    try {
+      return await this.endOffsetSum(topic);
+    } catch (e) {
+      if (e && e.retriable) return null;
+      throw e;
+    }
+  }
+
   async groupOffsetSum(groupId, topic) {
     const res = await this.admin.fetchOffsets({ groupId, topics: [topic] });
     let n = 0;
@@ -93,7 +121,7 @@ class BenchKafka {
     let seen = -1;
     let progressAt = Date.now();
     for (;;) {
-      const n = await this.endOffsetSum(topic);
+      const n = (await this.endOffsetSumOrNull(topic)) ?? Math.max(seen, 0);
       const now = Date.now();
       if (n > 0 && !first) first = now;
       if (n !== seen) { seen = n; progressAt = now; }
@@ -149,7 +177,7 @@ class BenchKafka {
   async waitCommitted(groupId, topic, expected, timeoutMs = 120_000) {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const n = await this.groupOffsetSum(groupId, topic);
+      const n = await this.groupOffsetSum(groupId, topic).catch((e) => { if (e && e.retriable) return 0; throw e; });
       if (n >= expected) return Date.now();
       if (Date.now() > deadline) throw new Error(`group ${groupId}: committed ${n} of ${expected} after ${timeoutMs} ms`);
       await sleep(100);

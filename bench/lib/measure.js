@@ -50,7 +50,8 @@ async function measureWindow(bk, topic, { warmup = 0, expected, pid, onTick, int
   let progressAt = Date.now();
   try {
     for (;;) {
-      const n = await bk.endOffsetSum(topic);
+      // a retriable error of the poll counts as no progress (the stall timer still applies)
+      const n = (await bk.endOffsetSumOrNull(topic)) ?? Math.max(seen, 0);
       const now = Date.now();
       if (n > 0 && !firstAt) firstAt = now;
       if (!start && n >= startAfter) {

@@ -52,7 +52,10 @@ function settled(run) {
 async function runKappa(ctx, { input, total, warmup, artifact = null, modelId = null, tasks = 1, workerProps = {}, tag, keepOutput = false, rssIntervalMs }) {
   const { bk, partitions, unique } = ctx;
   const output = await bk.createTopic(unique(`out-${tag}`), partitions);
-  const worker = await servingWorker(ctx, workerProps, !!artifact, tag);
+  // the worker's own topics (internal, model control) go with it, not at the end of the scenario:
+  // dozens of topics deleted at once keep a busy broker from serving metadata for a while
+  const own = { ...ctx, cleanupTopics: [] };
+  const worker = await servingWorker(own, workerProps, !!artifact, tag);
   const connector = unique(`conn-${tag}`);
   let deleteOutput = !keepOutput;
   try {
@@ -71,7 +74,7 @@ async function runKappa(ctx, { input, total, warmup, artifact = null, modelId = 
     inBackground(ctx, async () => {
       await worker.stop();
       await bk.admin.deleteGroups([`connect-${connector}`]).catch(() => undefined);
-      if (deleteOutput) await bk.deleteTopics([output]);
+      await bk.deleteTopics([...own.cleanupTopics, ...(deleteOutput ? [output] : [])]);
     });
   }
 }

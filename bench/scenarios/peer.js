@@ -3,7 +3,7 @@
  * Kappa beside the Kafka Streams + ONNX Runtime peer (bench/peer; docs/benchmarks.md "The Kafka
  * Streams peer"), `--only peer`.
  *
- * One input topic of iris records (`warmup` + --records capped at 150,000 (KAPPA_BENCH_PEER_RECORDS),
+ * One input topic of iris records (`warmup` + --records capped at 100,000 (KAPPA_BENCH_PEER_RECORDS),
  * in 250-record batches per partition, as the serving scenarios write them) is read by every run, each with its own consumer group and output
  * topic. A repetition runs, in this order:
  *
@@ -30,7 +30,7 @@ const { median } = require('../lib/measure');
 
 const WARMUP = Number(process.env.KAPPA_BENCH_PEER_WARMUP) || 50_000;
 /** measured records per run: --records, at most this (21 runs must fit in the bench's time budget) */
-const MAX_MEASURED = Number(process.env.KAPPA_BENCH_PEER_RECORDS) || 150_000;
+const MAX_MEASURED = Number(process.env.KAPPA_BENCH_PEER_RECORDS) || 100_000;
 const REPS = Number(process.env.KAPPA_BENCH_PEER_REPS) || 3;
 const PARALLELISM = Number(process.env.KAPPA_BENCH_PEER_TASKS) || 1;
 const COMPARE_PER_PARTITION = 2000;

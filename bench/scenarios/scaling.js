@@ -5,7 +5,7 @@
  * KAPPA_BENCH_SCALING_REPS), medians. The question is whether a second task uses the second core:
  * the ratio t2 / t1 (issue 8 asks ≥ 1.6 on 2 cores).
  *
- * Input: iris records (20,000 warm-up, KAPPA_BENCH_SCALING_WARMUP, + --records capped at 150,000,
+ * Input: iris records (20,000 warm-up, KAPPA_BENCH_SCALING_WARMUP, + --records capped at 100,000,
  * KAPPA_BENCH_SCALING_RECORDS), 4 partitions by default (at least 2, so the second task has
  * partitions). Each run is a fresh worker on the whole backlog, measured like the
  * peer comparison (bench/lib/measure.js): records/s and worker CPU per record after the warm-up.
@@ -17,7 +17,7 @@ const { median } = require('../lib/measure');
 
 const WARMUP = Number(process.env.KAPPA_BENCH_SCALING_WARMUP) || 20_000;
 /** measured records per run: --records, at most this (12 runs must fit in the bench's time budget) */
-const MAX_MEASURED = Number(process.env.KAPPA_BENCH_SCALING_RECORDS) || 150_000;
+const MAX_MEASURED = Number(process.env.KAPPA_BENCH_SCALING_RECORDS) || 100_000;
 const REPS = Number(process.env.KAPPA_BENCH_SCALING_REPS) || 3;
 
 const log = (msg) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
