@@ -44,6 +44,10 @@ const RUN_FIELDS = new Set(['t0', 'first', 'last', 'committedAt', 'outputRecords
 const log = (msg) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
 function gitCommit() {
+  // git itself knows worktrees (where .git is a file) and packed refs; read .git by hand without it
+  try {
+    return require('child_process').execFileSync('git', ['rev-parse', 'HEAD'], { cwd: path.join(__dirname, '..'), stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch { /* no git: below */ }
   try {
     const head = fs.readFileSync(path.join(__dirname, '..', '.git', 'HEAD'), 'utf8').trim();
     if (!head.startsWith('ref: ')) return head;
