@@ -38,9 +38,16 @@ function parseArgs(argv) {
   return args;
 }
 
+/** what every scenario returns (see scenarios/index.js); anything else is copied into its result row */
+const RUN_FIELDS = new Set(['t0', 'first', 'last', 'committedAt', 'outputRecords', 'records']);
+
 const log = (msg) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
 function gitCommit() {
+  // git itself knows worktrees (where .git is a file) and packed refs; read .git by hand without it
+  try {
+    return require('child_process').execFileSync('git', ['rev-parse', 'HEAD'], { cwd: path.join(__dirname, '..'), stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch { /* no git: below */ }
   try {
     const head = fs.readFileSync(path.join(__dirname, '..', '.git', 'HEAD'), 'utf8').trim();
     if (!head.startsWith('ref: ')) return head;
@@ -95,7 +102,7 @@ async function main() {
       try {
         const r = await s.run(ctx);
         const steady = (r.last - r.first) / 1000;
-        // a scenario may move fewer records than --records (r.records) and add its own metrics (r.serving)
+        // a scenario may move fewer records than --records (r.records) and add its own metrics
         const n = r.records ?? args.records;
         const row = {
           name: s.name,
@@ -112,7 +119,8 @@ async function main() {
           // from the start until all input offsets were committed
           commitSeconds: (r.committedAt - r.t0) / 1000,
         };
-        if (r.serving) row.serving = r.serving;
+        // a scenario's own metrics (serving, peer, scaling, overload, ...) go into its row as they are
+        for (const [k, v] of Object.entries(r)) if (!RUN_FIELDS.has(k)) row[k] = v;
         rows.push(row);
         log(`${s.name}: ${row.recordsPerSec} records/s (steady ${steady.toFixed(2)} s, end-to-end ${row.endToEndSeconds.toFixed(2)} s)`);
       } catch (e) {

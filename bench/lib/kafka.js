@@ -36,8 +36,26 @@ class BenchKafka {
   }
 
   async createTopic(topic, partitions) {
-    await this.admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
-    return topic;
+    await this.admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: false });
+    // Wait until every partition has a leader that answers for it. kafkajs' own wait
+    // (waitForLeaders) gives up when the broker answers "unknown topic" or "not the leader", which a
+    // broker busy deleting many topics does for a while after the create; here that means: not yet.
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      try {
+        const md = await this.admin.fetchTopicMetadata({ topics: [topic] });
+        const ps = md.topics[0] ? md.topics[0].partitions : [];
+        // and the leader serves the partitions (it may know its leadership before it has the log)
+        if (ps.length === partitions && ps.every((p) => p.leader >= 0)) {
+          await this.admin.fetchTopicOffsets(topic);
+          return topic;
+        }
+      } catch (e) {
+        if (Date.now() > deadline) throw e;
+      }
+      if (Date.now() > deadline) throw new Error(`topic ${topic}: no leader for all ${partitions} partitions after 60 s`);
+      await sleep(100);
+    }
   }
 
   async deleteTopics(topics) {
@@ -75,6 +93,16 @@ class BenchKafka {
     return offs.reduce((n, p) => n + Number(p.high), 0);
   }
 
+  /** endOffsetSum, or null when the broker answers with a retriable error (a leader moving, metadata not there yet). */
+  async endOffsetSumOrNull(topic) {
+    try {
+      return await this.endOffsetSum(topic);
+    } catch (e) {
+      if (e && e.retriable) return null;
+      throw e;
+    }
+  }
+
   async groupOffsetSum(groupId, topic) {
     const res = await this.admin.fetchOffsets({ groupId, topics: [topic] });
     let n = 0;
@@ -93,7 +121,7 @@ class BenchKafka {
     let seen = -1;
     let progressAt = Date.now();
     for (;;) {
-      const n = await this.endOffsetSum(topic);
+      const n = (await this.endOffsetSumOrNull(topic)) ?? Math.max(seen, 0);
       const now = Date.now();
       if (n > 0 && !first) first = now;
       if (n !== seen) { seen = n; progressAt = now; }
@@ -108,11 +136,48 @@ class BenchKafka {
     }
   }
 
+  /**
+   * Reads all of `topic` (from the beginning, a throwaway group) until `expected` records are read
+   * or nothing new came for `idleMs`; `idOf(value)` gives each record's id in [0, expected).
+   * Returns { read, distinct, duplicates, missing, outOfRange }.
+   */
+  async readIds(topic, expected, idOf, { idleMs = 5000, timeoutMs = 300_000 } = {}) {
+    const seen = new Uint8Array(expected);
+    const res = { read: 0, distinct: 0, duplicates: 0, missing: 0, outOfRange: 0 };
+    const groupId = `kappa-bench-ids-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+    const consumer = this.kafka.consumer({ groupId, maxWaitTimeInMs: 100, maxBytes: 10 * 2 ** 20 });
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      let lastAt = Date.now();
+      await consumer.run({
+        autoCommit: false,
+        eachBatch: async ({ batch }) => {
+          for (const m of batch.messages) {
+            res.read++;
+            const id = idOf(m.value);
+            if (!(id >= 0 && id < expected)) { res.outOfRange++; continue; }
+            if (seen[id]) res.duplicates++;
+            else { seen[id] = 1; res.distinct++; }
+          }
+          lastAt = Date.now();
+        },
+      });
+      const deadline = Date.now() + timeoutMs;
+      while (res.distinct < expected && Date.now() - lastAt < idleMs && Date.now() < deadline) await sleep(100);
+    } finally {
+      await consumer.disconnect().catch(() => undefined);
+      await this.admin.deleteGroups([groupId]).catch(() => undefined);
+    }
+    res.missing = expected - res.distinct;
+    return res;
+  }
+
   /** Waits until group `groupId` has committed the end offset of every partition of `topic`. */
   async waitCommitted(groupId, topic, expected, timeoutMs = 120_000) {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const n = await this.groupOffsetSum(groupId, topic);
+      const n = await this.groupOffsetSum(groupId, topic).catch((e) => { if (e && e.retriable) return 0; throw e; });
       if (n >= expected) return Date.now();
       if (Date.now() > deadline) throw new Error(`group ${groupId}: committed ${n} of ${expected} after ${timeoutMs} ms`);
       await sleep(100);

@@ -19,6 +19,9 @@ const MODELS = {
   'iris-logreg': { file: 'iris-logreg-v1.onnx', algorithm: 'LogisticRegression' },
   'iris-logreg-v2': { file: 'iris-logreg-v2.onnx', algorithm: 'LogisticRegression' },
   'iris-rf': { file: 'iris-rf.onnx', algorithm: 'RandomForestClassifier' },
+  // the same estimators exported with zipmap=False (probability tensor instead of a sequence of maps)
+  'iris-logreg-nozipmap': { file: 'iris-logreg-nozipmap.onnx', algorithm: 'LogisticRegression' },
+  'iris-rf-nozipmap': { file: 'iris-rf-nozipmap.onnx', algorithm: 'RandomForestClassifier' },
 };
 
 let irisRowsCache;
@@ -261,6 +264,6 @@ function fmt(cols, data) {
 }
 
 module.exports = {
-  FEATURES, MODELS, irisRows, irisValue, produceIris, fetchBytesFor, controlMessage, publishRest, publishTopic,
+  MODELS_DIR, FEATURES, MODELS, irisRows, irisValue, produceIris, fetchBytesFor, controlMessage, publishRest, publishTopic,
   readOutput, pacedProducer, inferenceOnly, percentile, servingTable,
 };

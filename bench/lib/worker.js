@@ -94,6 +94,8 @@ async function startWorker(props = {}) {
   return {
     url,
     suffix,
+    // the worker process (its CPU time and memory are read from /proc by bench/lib/proc.js)
+    pid: child.pid,
     internalTopics,
     request: (method, p, body) => request(method, url + p, body),
     logs: () => output,

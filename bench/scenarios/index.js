@@ -12,6 +12,8 @@ const serving = require('./serving');
 
 module.exports = [
   raw,
+  // the same loop on the worker's new client (@platformatic/kafka); `--only raw` runs all three
+  ...require('./raw-platformatic'),
   pipelineScenario({
     name: 'pipeline-passthrough',
     description: 'worker: consume → JsonConverter → KafkaTopicSink (no SMTs), tasks.max=1',
@@ -61,6 +63,12 @@ module.exports = [
   // online learning (bench/scenarios/learn.js): Learn through Kafka beside the pass-through of the
   // same data; the first of them also runs the in-process learner and scikit-learn microbenchmarks
   ...require('./learn'),
+  // Kappa beside the Kafka Streams + ONNX Runtime peer (bench/scenarios/peer.js, bench/peer/); `--only peer`
+  require('./peer').peerComparison(),
+  // tasks.max=1 vs 2, pass-through and Score (bench/scenarios/scaling.js); `--only scaling`
+  ...require('./scaling'),
+  // a backlog far beyond the drain rate: max RSS, nothing lost (bench/scenarios/overload.js); `--only overload`
+  ...require('./overload'),
   // Avro with the Schema Registry (bench/scenarios/avro-2-smts.js, docs/benchmarks.md "Avro"): compare with pipeline-passthrough
   require('./avro-2-smts'),
 ];

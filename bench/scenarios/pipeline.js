@@ -6,8 +6,7 @@
  * then until the connector's group has committed the end offsets.
  */
 const { startWorker } = require('../lib/worker');
-
-const KAFKA_TOPIC_SINK = 'io.kappa.connect.kafka.KafkaTopicSinkConnector';
+const { KAFKA_TOPIC_SINK } = require('../lib/connect');
 
 /**
  * Builds a pipeline scenario. `connectorConfig` is merged into the connector config (transforms,

@@ -13,72 +13,10 @@
  * - servingLatency: produce→prediction latency at a fixed offered load.
  * - servingSwap: publish a new version under a steady stream, time until its first scored record.
  */
-const fs = require('fs');
-const os = require('os');
-const path = require('path');
 const { sleep } = require('../lib/kafka');
-const { startWorker, waitRunning } = require('../lib/worker');
-const { KAFKA_TOPIC_SINK } = require('./pipeline');
+const { waitRunning } = require('../lib/worker');
+const { servingWorker, scoreConfig, createConnector, watchWithStatus, finish, withLogs } = require('../lib/connect');
 const sv = require('../lib/serving');
-
-/** A worker with its own model-control topic and artifact cache; `props` add/override worker properties. */
-async function servingWorker(ctx, props = {}, usesModels = true) {
-  const modelTopic = ctx.unique('models');
-  const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kappa-bench-models-'));
-  // only topics that exist: deleting a missing one fails the whole deleteTopics call
-  if (usesModels) ctx.cleanupTopics.push(modelTopic);
-  const worker = await startWorker({ 'kappa.model.topic': modelTopic, 'kappa.model.cache.dir': cacheDir, ...props });
-  ctx.cleanupTopics.push(...worker.internalTopics);
-  const stop = worker.stop.bind(worker);
-  worker.stop = async () => {
-    await stop();
-    fs.rmSync(cacheDir, { recursive: true, force: true });
-  };
-  worker.modelTopic = modelTopic;
-  return worker;
-}
-
-function scoreConfig(modelId) {
-  return {
-    transforms: 'score',
-    'transforms.score.type': 'io.kappa.connect.ml.Score',
-    'transforms.score.model.id': modelId,
-  };
-}
-
-async function createConnector(worker, name, input, output, config) {
-  const res = await worker.request('POST', '/connectors', {
-    name,
-    config: { 'connector.class': KAFKA_TOPIC_SINK, 'tasks.max': '1', topics: input, 'target.topic': output, ...config },
-  });
-  if (res.status !== 201) throw new Error(`POST /connectors: HTTP ${res.status} ${res.text}`);
-}
-
-/** watchOutput that fails fast when the connector's task is FAILED. */
-async function watchWithStatus(ctx, worker, connector, output, expected) {
-  let lastCheck = 0;
-  let failure;
-  return ctx.bk.watchOutput(output, expected, {
-    onTick: () => {
-      if (failure) throw failure;
-      if (Date.now() - lastCheck < 1000) return;
-      lastCheck = Date.now();
-      worker.request('GET', `/connectors/${connector}/status`).then((st) => {
-        if (st.body && st.body.tasks && st.body.tasks.some((t) => t.state === 'FAILED')) failure = new Error(`connector ${connector} has a FAILED task: ${st.text.slice(0, 2000)}`);
-      }, () => undefined);
-    },
-  });
-}
-
-async function finish(ctx, worker, connector) {
-  await worker.request('DELETE', `/connectors/${connector}`).catch(() => undefined);
-  await ctx.bk.admin.deleteGroups([`connect-${connector}`]).catch(() => undefined);
-}
-
-function withLogs(e, worker) {
-  if (worker) e.message += `\nworker log (tail):\n${worker.logs().slice(-3000)}`;
-  return e;
-}
 
 /**
  * Scored (or, without `model`, pass-through) records/s on iris records.

@@ -226,6 +226,14 @@ def main() -> int:
                   estimator_params={"n_estimators": 10, "max_depth": 4, "random_state": SEED},
                   notes="Random forest with string labels (classlabels_strings path of the ZipMap).")
 
+    write_fixture(args.out, "iris-rf-nozipmap", rf, export(rf, 4, zipmap=False), dataset="iris.csv",
+                  task="classification", features=feats,
+                  target="class (as names: 1=setosa, 2=versicolor, 3=virginica)", x=x,
+                  class_labels=[str(c) for c in rf.classes_],
+                  estimator_params={"n_estimators": 10, "max_depth": 4, "random_state": SEED},
+                  notes="Same estimator as iris-rf exported with options zipmap=False: string label "
+                        "tensor + float probability tensor [N, 3] (the benchmark's Kafka Streams peer).")
+
     # Deliberately mismatched: trained on the first 3 iris features only.
     bad = LogisticRegression(max_iter=1000, random_state=SEED).fit(x[:, :3], y)
     write_fixture(args.out, "iris-mismatch-3f", bad, export(bad, 3), dataset="iris.csv",

@@ -29,6 +29,7 @@ export const FIXTURES = [
   'iris-logreg-v2',
   'iris-logreg-nozipmap',
   'iris-rf',
+  'iris-rf-nozipmap',
   'iris-mismatch-3f',
   'wine-alcohol-ridge',
   'banknote-logreg',
