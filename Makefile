@@ -9,7 +9,8 @@
 #   make registry-down stop it
 #   make typecheck    type-check src and the tests (tsconfig.test.json)
 #   make test         build, typecheck, broker, jest (results in .cache/jest-results.json), then the
-#                     kafkajs smoke subset (.cache/jest-results-kafkajs.json), broker stopped again
+#                     kafkajs smoke subset (.cache/jest-results-kafkajs.json) and the REST suites
+#                     against a 3-worker cluster (.cache/jest-results-cluster.json), broker stopped again
 #   make run          build, broker, worker in the foreground (config/worker.properties) and the
 #                     online-learning demo (scripts/demo.sh; DEMO=0 skips it); Ctrl-C stops both
 #   make bench        build, broker, benchmark (when one exists)
@@ -45,6 +46,8 @@ REGISTRY_SH := bash scripts/registry/registry.sh
 JEST_RESULTS := .cache/jest-results.json
 JEST_RESULTS_KAFKAJS := .cache/jest-results-kafkajs.json
 KAFKAJS_SMOKE := test/integration/rest-lifecycle.test.ts test/integration/data-path.test.ts test/integration/crash-recovery.test.ts
+JEST_RESULTS_CLUSTER := .cache/jest-results-cluster.json
+CLUSTER_REST := test/integration/rest-connectors.test.ts test/integration/rest-lifecycle.test.ts test/integration/rest-errors.test.ts
 JEST_ARGS ?=
 
 .PHONY: typecheck
@@ -147,7 +150,7 @@ test: build typecheck
 	trap 'registry_down; broker_down' EXIT
 	trap 'exit 130' INT TERM
 	mkdir -p .cache
-	rm -f $(JEST_RESULTS) $(JEST_RESULTS_KAFKAJS)
+	rm -f $(JEST_RESULTS) $(JEST_RESULTS_KAFKAJS) $(JEST_RESULTS_CLUSTER)
 	echo "make: jest against KAFKA_BOOTSTRAP_SERVERS=$$KAFKA_BOOTSTRAP_SERVERS SCHEMA_REGISTRY_URL=$${SCHEMA_REGISTRY_URL:-}" >&2
 	status=0
 	$(JEST) --ci --json --outputFile=$(JEST_RESULTS) $(JEST_ARGS) || status=$$?
@@ -156,6 +159,9 @@ test: build typecheck
 	if [[ -z "$(JEST_ARGS)" && "$${KAPPA_SKIP_KAFKAJS_SMOKE:-0}" != 1 ]]; then
 	  echo "make: kafkajs smoke run ($(KAFKAJS_SMOKE))" >&2
 	  KAPPA_TEST_KAFKA_CLIENT=kafkajs $(JEST) --ci --json --outputFile=$(JEST_RESULTS_KAFKAJS) $(KAFKAJS_SMOKE) || status=$$?
+	  # The REST suites again against a 3-worker cluster, every request sent to a follower.
+	  echo "make: REST suites against a 3-worker cluster ($(CLUSTER_REST))" >&2
+	  KAPPA_TEST_CLUSTER=3 $(JEST) --ci --json --outputFile=$(JEST_RESULTS_CLUSTER) $(CLUSTER_REST) || status=$$?
 	fi
 	exit $$status
 

@@ -120,6 +120,13 @@ export class Herder {
     this.started = true;
   }
 
+  /** Resolves once this worker has read the config and status topics up to their current end (bounded). */
+  async caughtUp(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.state.readToEnd(), new Promise<void>((r) => { timer = setTimeout(r, 10_000); })]);
+    if (timer) clearTimeout(timer);
+  }
+
   /** Writes happen on the leader; anywhere else they are forwarded there (by the REST layer). */
   private async requireLeader(): Promise<void> {
     if (!this.group) return;

@@ -29,7 +29,11 @@ export function forwardTarget(error: unknown, req: ForwardableRequest): string |
   return null;
 }
 
-export async function forward(target: string, req: ForwardableRequest, reply: FastifyReply): Promise<FastifyReply> {
+/**
+ * Sends the request to `target` and relays the answer. After a successful write, `caughtUp` lets
+ * this worker read the config topic up to the write first, so the client's next read here sees it.
+ */
+export async function forward(target: string, req: ForwardableRequest, reply: FastifyReply, caughtUp?: () => Promise<void>): Promise<FastifyReply> {
   const url = new URL(req.url, target.endsWith('/') ? target : target + '/');
   url.searchParams.set('forward', 'false');
   const headers: Record<string, string> = { accept: 'application/json' };
@@ -46,6 +50,7 @@ export async function forward(target: string, req: ForwardableRequest, reply: Fa
     throw new RestError(500, `IO Error trying to forward REST request: ${cause?.message ?? (e as Error).message}`);
   }
   const text = await res.text();
+  if (caughtUp && res.ok && req.method !== 'GET') await caughtUp().catch(() => undefined);
   reply.code(res.status);
   const location = res.headers.get('location');
   if (location) reply.header('Location', location);

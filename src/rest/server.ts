@@ -129,7 +129,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
           } catch (e) {
             // a write on a follower goes to the leader, a task restart to the task's worker
             const target = forwardTarget(e, req as unknown as ForwardableRequest);
-            if (target) return forward(target, req as unknown as ForwardableRequest, reply);
+            if (target) return forward(target, req as unknown as ForwardableRequest, reply, () => deps.herder.caughtUp());
             throw e;
           }
         },

@@ -119,7 +119,7 @@ export class SinkTaskRunner {
           enqueue: (records: readonly ProducedRecord[]) => producer.send(records),
           flush: () => producer.flush(),
         },
-        failTask: (e) => this.fail(e),
+        failTask: (e) => this.fail(e, 'the sink task'),
         keyConverter: o.keyConverter,
         valueConverter: o.valueConverter,
       });
@@ -135,7 +135,7 @@ export class SinkTaskRunner {
           // Never commit for partitions this task no longer owns: that could move another task's position back.
           for (const r of revoked) this.putOffsets.delete(partitionKey(r.topic, r.partition));
         },
-        onFatal: (e) => this.fail(e),
+        onFatal: (e) => this.fail(e, 'the consumer'),
         onDegraded: (reason) => this.degrade(reason),
         onRecovered: () => this.recover(),
       });
@@ -143,12 +143,13 @@ export class SinkTaskRunner {
       // report RUNNING once the member is in its group (it may wait there while the broker is away)
       await this.consumer.start();
       if (this.stopped || this.failed) return;
-      this.commitTimer = setInterval(() => { void this.serial.run(() => this.commitIfDue()).catch((e) => this.fail(e as Error)); }, Math.max(100, Math.min(o.offsetFlushIntervalMs, 1000)));
+      this.commitTimer = setInterval(() => { void this.serial.run(() => this.commitIfDue())
+        .catch((e) => this.fail(e as Error, 'the offset commit')); }, Math.max(100, Math.min(o.offsetFlushIntervalMs, 1000)));
       this.commitTimer.unref();
       o.onStateChange(this.paused ? 'PAUSED' : 'RUNNING', this.degradedReason);
       this.looping = this.loop();
     } catch (e) {
-      this.fail(e as Error);
+      this.fail(e as Error, 'the task start');
     }
   }
 
@@ -168,7 +169,7 @@ export class SinkTaskRunner {
           await this.serial.run(() => this.processBatch(batch.messages, batch.topic, batch.partition));
         }
       } catch (e) {
-        this.fail(e as Error);
+        this.fail(e as Error, 'a batch');
       } finally {
         consumer.release(batch);
       }
@@ -416,7 +417,15 @@ export class SinkTaskRunner {
       await this.committing;
       await this.flushAll();
       // Stateful transformations checkpoint after the outputs are durable and before the offsets move.
-      for (const step of this.o.chain) if (step.transformation.preCommit) await step.transformation.preCommit(offsets);
+      // A checkpoint that cannot be written now (Kafka away) leaves the offsets where they are: the
+      // next commit tries both again, and a restart resumes from the last complete one.
+      try {
+        for (const step of this.o.chain) if (step.transformation.preCommit) await step.transformation.preCommit(offsets);
+      } catch (e) {
+        if (!this.o.kafka.isRetriable(e)) throw e;
+        this.o.logger.warn(`Checkpoint of the task's state failed; it is retried with the next commit: ${(e as Error).message}`);
+        return;
+      }
       try {
         await this.commitOffsets(consumer, offsets);
       } catch {
@@ -430,7 +439,7 @@ export class SinkTaskRunner {
       try {
         await this.flushAll();
       } catch (e) {
-        this.fail(e as Error);
+        this.fail(e as Error, 'the flush before a commit');
         return;
       }
       await this.commitOffsets(consumer, offsets);
@@ -450,11 +459,11 @@ export class SinkTaskRunner {
   }
 
   /** Marks the task FAILED with its trace and closes its clients (without committing past the failure). */
-  fail(error: Error): void {
+  fail(error: Error, where = 'the task'): void {
     if (this.failed || this.stopped) return;
     this.failed = true;
     const trace = traceOf(error);
-    this.o.logger.error(`Task threw an uncaught and unrecoverable exception. Task is being killed and will not recover until manually restarted.`, { error: trace });
+    this.o.logger.error(`Task threw an uncaught and unrecoverable exception in ${where}. Task is being killed and will not recover until manually restarted.`, { error: trace });
     this.o.onStateChange('FAILED', trace);
     void this.shutdown(false);
   }

@@ -322,7 +322,7 @@ describe('initial_state', () => {
     const file = outputFile('init-paused');
     await createConnector(worker.api, name, recordingSinkConfig(topic, file), 'paused');
     const status = await waitForState(worker.api, name, 'PAUSED', { taskState: 'PAUSED', taskCount: 1 });
-    expect(status.connector.worker_id).toBe(worker.workerId);
+    expect(status.connector.worker_id).toEqual(worker.workerId);
     await new Promise((r) => setTimeout(r, 3000));
     expect(readRecorded(file)).toEqual([]);
     // a config change keeps the target state: still PAUSED, now with 2 paused tasks, still consuming nothing

@@ -156,7 +156,7 @@ describe('full lifecycle of a sink connector', () => {
       expect(res.text).toBe('');
       const status = await waitForState(worker.api, name, 'STOPPED');
       expect(status.tasks).toEqual([]);
-      expect(status.connector.worker_id).toBe(worker.workerId);
+      expect(status.connector.worker_id).toEqual(worker.workerId);
       const info = await worker.api.get(`/connectors/${name}`);
       expect(info.body.tasks).toEqual([]);
       const tasks = await worker.api.get(`/connectors/${name}/tasks`);
@@ -363,7 +363,7 @@ describe('failing tasks and connectors', () => {
       expect(typeof task.trace).toBe('string');
       expect(task.trace!.length).toBeGreaterThan(0);
       expect(task.trace).toContain('FailingSinkTask');
-      expect(task.worker_id).toBe(worker.workerId);
+      expect(task.worker_id).toEqual(worker.workerId);
       const status = await worker.api.get(`/connectors/${name}/status`);
       expect(status.body.connector.state).toBe('RUNNING');
       expect(status.body.connector).not.toHaveProperty('trace');
@@ -439,7 +439,7 @@ describe('failing tasks and connectors', () => {
     await createConnector(worker.api, name, { 'connector.class': FAILING_SINK, topics: topic, 'connector.fail.on.start': 'true' });
     const status = await waitForState(worker.api, name, 'FAILED');
     expect(status.connector.trace).toContain('connector.fail.on.start');
-    expect(status.connector.worker_id).toBe(worker.workerId);
+    expect(status.connector.worker_id).toEqual(worker.workerId);
 
     const res = await worker.api.post(`/connectors/${name}/restart?onlyFailed=true`);
     expectStatus(res, 202);

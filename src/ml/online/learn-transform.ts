@@ -18,7 +18,7 @@ import {
 } from '../../api';
 import { BUILTIN_PLUGIN_VERSION } from '../../api/version';
 import { parseConfigOrThrow, type ParsedConfig } from '../../config/parse';
-import { LearnEngine, type EngineState, type PendingEntry, type LearnOutcome } from './engine';
+import { LearnEngine, type EngineState, type PendingEntry, type LearnOutcome, type StoreChange } from './engine';
 import { resolveConfig } from './learner';
 import { buildModelVersionMessage, sanitizeModelId, type LinearModelVersion } from './model-message';
 import { learnerRegistry, type LearnerHandle } from './registry';
@@ -217,6 +217,10 @@ export class LearnTransform implements Transformation {
   /** next offset per partition reflected in the engine (restored, then advanced per record) */
   private readonly positions = new Map<string, { topic: string; partition: number; offset: number }>();
   private epoch = 0;
+  /** the highest epoch ever written, even by a checkpoint that failed half-way (never reused) */
+  private lastEpochWritten = 0;
+  /** store changes of a checkpoint that failed: sent again with the next one */
+  private unsentChanges: StoreChange[] = [];
   private changedSinceCheckpoint = false;
   private lastCheckpoint: { epoch: number; at: number; offsets: number } | null = null;
   private published: { version: number; sha256: string } | null = null;
@@ -297,6 +301,7 @@ export class LearnTransform implements Transformation {
     }
     const cp = checkpoint as LearnCheckpoint | null;
     this.epoch = maxEpoch;
+    this.lastEpochWritten = Math.max(this.lastEpochWritten, maxEpoch);
     if (!cp) {
       // Nothing committed: pending records (if any) belong to an interrupted first checkpoint.
       if (pending.size > 0) this.engine.markStale(pending.keys());
@@ -347,7 +352,8 @@ export class LearnTransform implements Transformation {
     const after = this.engine.counters.learned;
     const n = this.s.publishEvery;
     if (n > 0 && this.s.modelTopic && this.kafka && Math.floor(after / n) > Math.floor(before / n)) {
-      await this.publishNow();
+      // publication is a side effect: it never holds up or fails the records (Kafka away: the next one tries again)
+      this.publishNow().catch((e: Error) => this.log?.warn(`could not publish the model of ${this.connector}: ${e.message}; the next publication tries again`));
     }
     return out;
   }
@@ -468,7 +474,7 @@ export class LearnTransform implements Transformation {
         this.changedSinceCheckpoint = true;
       }
     }
-    if (!this.changedSinceCheckpoint && !this.engine.hasChanges) return;
+    if (!this.changedSinceCheckpoint && !this.engine.hasChanges && this.unsentChanges.length === 0) return;
     await this.publishing.catch(() => undefined);
     await this.checkpoint();
   }
@@ -476,10 +482,15 @@ export class LearnTransform implements Transformation {
   /** Writes the store changes and a checkpoint record in one batch; then a metrics record. */
   private async checkpoint(): Promise<void> {
     const kafka = this.kafka!;
-    const epoch = this.epoch + 1;
+    // A failed checkpoint may have written part of its records: the next one uses a higher epoch
+    // (so those never pass for a complete checkpoint) and sends the changes again.
+    const epoch = Math.max(this.epoch, this.lastEpochWritten) + 1;
+    this.lastEpochWritten = epoch;
     const epochHeader = { [EPOCH_HEADER]: String(epoch) };
     const records: ProducedRecord[] = [];
-    for (const ch of this.engine.drainChanges()) {
+    const changes = mergeChanges(this.unsentChanges, this.engine.drainChanges());
+    this.unsentChanges = changes;
+    for (const ch of changes) {
       records.push({
         topic: this.stateTopic,
         partition: 0,
@@ -501,6 +512,7 @@ export class LearnTransform implements Transformation {
     };
     records.push({ topic: this.stateTopic, partition: 0, key: Buffer.from(CHECKPOINT_KEY), value: Buffer.from(JSON.stringify(cp), 'utf8'), headers: epochHeader });
     await kafka.send(records);
+    this.unsentChanges = [];
     this.epoch = epoch;
     this.changedSinceCheckpoint = false;
     this.lastCheckpoint = { epoch, at: Date.now(), offsets: offsets.length };
@@ -618,3 +630,14 @@ export const learnTransformPlugin: TransformationDescriptor = {
   configDef: learnConfigDef,
   create: () => new LearnTransform(),
 };
+
+/** Store changes in order, the later change of an id replacing the earlier one. */
+function mergeChanges(earlier: StoreChange[], later: StoreChange[]): StoreChange[] {
+  if (earlier.length === 0) return later;
+  const byId = new Map<string, StoreChange>();
+  for (const c of [...earlier, ...later]) {
+    byId.delete(c.id);
+    byId.set(c.id, c);
+  }
+  return [...byId.values()];
+}

@@ -131,7 +131,56 @@ function waitExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
   });
 }
 
+/**
+ * Starts a worker, or with KAPPA_TEST_CLUSTER=N a cluster of N workers (same group and internal
+ * topics) seen through a follower: the REST suites then run against a cluster, their requests sent
+ * to a worker that is not the leader. `workerId` is then a matcher for any of the N worker ids.
+ */
 export async function startWorker(opts: StartWorkerOptions = {}): Promise<Worker> {
+  const n = Number(process.env.KAPPA_TEST_CLUSTER ?? 0);
+  if (n > 1 && !opts.props?.['group.id']) return startClusterBehindFollower(n, opts);
+  return startSingleWorker(opts);
+}
+
+async function startClusterBehindFollower(n: number, opts: StartWorkerOptions): Promise<Worker> {
+  const suffix = randomSuffix();
+  const shared: Record<string, string> = {
+    'group.id': `kappa-it-${suffix}`,
+    'config.storage.topic': `kappa-it-${suffix}-configs`,
+    'offset.storage.topic': `kappa-it-${suffix}-offsets`,
+    'status.storage.topic': `kappa-it-${suffix}-status`,
+    'scheduled.rebalance.max.delay.ms': '0',
+  };
+  const members: Worker[] = [];
+  for (let i = 0; i < n; i++) members.push(await startSingleWorker({ ...opts, props: { ...shared, ...(opts.props ?? {}) } }));
+  // the first started is the leader (it formed the group); answer through the last one
+  const deadline = Date.now() + 60_000;
+  const roleOf = (w: Worker) => [...w.logs().matchAll(/Joined generation \d+ as (leader|member)/g)].pop()?.[1];
+  while (Date.now() < deadline && !(members.filter((w) => roleOf(w) === 'leader').length === 1 && members.every((w) => roleOf(w)))) await sleep(200);
+  const via = members.find((w) => roleOf(w) === 'member') ?? members[members.length - 1]!;
+  const ids = members.map((w) => w.workerId);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { expect: jestExpect } = require('@jest/globals') as typeof import('@jest/globals');
+  const anyOf = jestExpect.stringMatching(new RegExp(`^(${ids.map((x) => x.replace(/[.]/g, '\\.')).join('|')})$`)) as unknown as string;
+  return {
+    ...via,
+    workerId: anyOf,
+    logs: () => members.map((w) => w.logs()).join('\n'),
+    startupHealth: via.startupHealth,
+    async stop() {
+      const codes = await Promise.all(members.map((w) => w.stop()));
+      return codes[members.indexOf(via)] ?? null;
+    },
+    async kill() {
+      await Promise.all(members.map((w) => w.kill()));
+    },
+    async restart() {
+      for (const w of members) await w.restart();
+    },
+  };
+}
+
+async function startSingleWorker(opts: StartWorkerOptions): Promise<Worker> {
   assertBuilt();
   const port = await freePort();
   const dir = tmpDir('kappa-it-worker-');
