@@ -78,6 +78,7 @@ export class LogRegistry {
       warn: (m, e) => emit('WARN', m, e),
       info: (m, e) => emit('INFO', m, e),
       debug: (m, e) => emit('DEBUG', m, e),
+      forContext: (other, otherContext) => this.logger(other, otherContext),
     };
   }
 }

@@ -46,6 +46,9 @@ export function servingSettings(raw: Readonly<Record<string, string>>): ServingS
   };
 }
 
+/** Logger name of the shared model catalogs (settable through /admin/loggers). */
+export const CATALOG_LOGGER = 'io.kappa.connect.ml.ModelCatalog';
+
 interface Shared {
   readonly catalog: ModelCatalog;
   readonly started: Promise<{ readToEnd(): Promise<void>; stop(): Promise<void> }>;
@@ -80,7 +83,10 @@ export async function acquireCatalog(topic: string, ctx: CatalogContext): Promis
         linear: new LinearBackend(),
         remote: new RemoteBackend(),
       },
-      logger: ctx.logger,
+      // The catalog serves every scoring task of the process: its lines ("published", "refused",
+      // "now serving") get a context of their own, not that of the task that happened to open it.
+      // Tasks that use a model also see its problems in their own status (Score's reportWarning).
+      logger: ctx.logger.forContext?.(CATALOG_LOGGER, `model-catalog ${topic}`) ?? ctx.logger,
       unloadGraceMs: settings.unloadGraceMs,
     });
     const started = (async () => {
