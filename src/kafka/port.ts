@@ -221,9 +221,18 @@ export class KafkaClient {
       await admin.createTopics({ topics, waitForLeaders: true });
     } catch (e) {
       // another worker may have created it between list and create
-      const err = e as { type?: string; errors?: { type?: string }[] };
+      const err = e as { type?: string; errors?: { type?: string; topic?: string; message?: string }[] };
       const all = err.errors ?? [err];
-      if (!all.every((x) => x.type === 'TOPIC_ALREADY_EXISTS')) throw e;
+      if (!all.every((x) => x.type === 'TOPIC_ALREADY_EXISTS')) {
+        // kafkajs says only "Topic creation errors": name each topic's error and what was asked for
+        if (err.errors && e instanceof Error) {
+          e.message = `Topic creation errors: ${err.errors.map((x) => {
+            const spec = missing.find((s) => s.topic === x.topic);
+            return `${x.topic}: ${x.message} (${x.type}${spec ? `; requested ${spec.partitions} partition(s), replication factor ${spec.replicationFactor}` : ''})`;
+          }).join('; ')}`;
+        }
+        throw e;
+      }
     }
   }
 
