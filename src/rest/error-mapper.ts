@@ -16,9 +16,12 @@ import { RestError } from './server-errors';
 
 export interface ErrorMessage { error_code: number; message: string }
 
+/** Where Jersey's reason phrase differs from Node's (RFC 7231 renamed 413). */
+const JERSEY_PHRASES: Record<number, string> = { 413: 'Request Entity Too Large' };
+
 /** Jersey's wording for statuses it raises itself: `HTTP 404 Not Found`. */
 export function httpMessage(status: number): string {
-  return `HTTP ${status} ${http.STATUS_CODES[status] ?? ''}`.trim();
+  return `HTTP ${status} ${JERSEY_PHRASES[status] ?? http.STATUS_CODES[status] ?? ''}`.trim();
 }
 
 export function errorBody(status: number, message: string = httpMessage(status)): ErrorMessage {
