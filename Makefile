@@ -11,7 +11,8 @@
 #   make test         build, typecheck, broker, jest (results in .cache/jest-results.json), then the
 #                     kafkajs smoke subset (.cache/jest-results-kafkajs.json) and the REST suites
 #                     against a 3-worker cluster (.cache/jest-results-cluster.json), broker stopped again
-#   make run          build, broker, worker in the foreground (config/worker.properties) and the
+#   make run          build, broker, then scripts/run.sh: the worker in the foreground
+#                     (config/worker.properties) and, once GET /health answers 200, the
 #                     online-learning demo (scripts/demo.sh; DEMO=0 skips it); Ctrl-C stops both
 #   make bench        build, broker, benchmark (when one exists)
 #   make clean        remove dist/ and .data/ (keeps the downloaded jars in .cache/)
@@ -167,41 +168,11 @@ test: build typecheck
 
 run: build
 	@$(BROKER_UP)
-	export CONNECT_BOOTSTRAP_SERVERS="$$KAFKA_BOOTSTRAP_SERVERS"
-	worker=; demo=
-	cleanup() {
-	  trap - EXIT INT TERM
-	  if [[ -n "$$demo" ]]; then pkill -TERM -P "$$demo" 2>/dev/null || true; kill -TERM "$$demo" 2>/dev/null || true; fi
-	  if [[ -n "$$worker" ]] && kill -0 "$$worker" 2>/dev/null; then
-	    echo "make: stopping the worker (pid $$worker)" >&2
-	    kill -TERM "$$worker" 2>/dev/null || true
-	    for _ in $$(seq 1 40); do kill -0 "$$worker" 2>/dev/null || break; sleep 0.25; done
-	    kill -KILL "$$worker" 2>/dev/null || true
-	  fi
-	  broker_down
-	}
-	trap cleanup EXIT
+	trap broker_down EXIT
 	trap 'exit 130' INT TERM
-	echo "make: worker on http://127.0.0.1:8083/ with bootstrap $$CONNECT_BOOTSTRAP_SERVERS (Ctrl-C to stop)" >&2
-	node dist/main.js config/worker.properties &
-	worker=$$!
-	if [[ -f scripts/demo.sh && "$${DEMO:-1}" != 0 ]]; then
-	  (
-	    for _ in $$(seq 1 120); do
-	      kill -0 "$$worker" 2>/dev/null || exit 0
-	      if node -e "require('http').get('http://127.0.0.1:8083/',r=>{r.resume();process.exit(0)}).on('error',()=>process.exit(1))"; then
-	        echo "make: worker is up, running scripts/demo.sh" >&2
-	        exec bash scripts/demo.sh
-	      fi
-	      sleep 0.5
-	    done
-	    echo "make: worker did not answer on :8083 within 60s, demo not run" >&2
-	  ) &
-	  demo=$$!
-	fi
+	# worker, wait for GET /health = 200, demo (scripts/run.sh; the test of a first start under load runs it too)
 	status=0
-	wait "$$worker" || status=$$?
-	worker=
+	bash scripts/run.sh config/worker.properties || status=$$?
 	exit $$status
 
 bench: build

@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
-# `make run` demo (started once the worker answers on 127.0.0.1:8083): online learning through Kafka.
+# `make run` demo (scripts/run.sh starts it once GET /health answers 200): online learning through Kafka.
 #
-#   1. creates the topics banknote-events, banknote-labels, banknote-predictions
+#   1. waits for the worker to be ready (GET /health 200), then creates the topics banknote-events,
+#      banknote-labels, banknote-predictions and waits until every partition has a leader
 #   2. posts connectors/learn-banknote.json (KafkaTopicSink + the Learn transform, SCW-I) unless it exists
 #      (an existing connector is kept: its learner resumes from its compacted state topic)
 #   3. streams shuffled banknote events (Fisher-Yates on mulberry32, seeds DEMO_SEED, +1, ...) at
 #      DEMO_RATE events/s, each label DEMO_DELAY events later on banknote-labels
-#   4. prints the prequential accuracy from GET /learners/learn-banknote every DEMO_PRINT_S seconds
+#   4. prints the prequential accuracy from GET /learners/learn-banknote every DEMO_PRINT_S seconds,
+#      and ends once the learner has learned every label sent (exit 1 if it has not after DEMO_SETTLE_S)
+#
+# On a first start the broker is busy creating topics and loading its group coordinator: broker
+# errors that say "try again" (a partition whose leader is not known yet, "does not host this
+# topic-partition", coordinator loading or not available, timeouts, connection refused) are retried
+# with backoff for up to DEMO_READY_TIMEOUT_S; any other error ends the demo with its message.
 #
 # Environment: KAFKA_BOOTSTRAP_SERVERS (default 127.0.0.1:19092), CONNECT_URL (default
-# http://127.0.0.1:8083), DEMO_SEED (0), DEMO_PASSES (3), DEMO_RATE (200), DEMO_DELAY (50), DEMO_PRINT_S (3).
-# Only loopback addresses are used.
+# http://127.0.0.1:8083), DEMO_SEED (0), DEMO_PASSES (3), DEMO_EVENTS (events per pass, default all
+# 1372), DEMO_RATE (200), DEMO_DELAY (50), DEMO_PRINT_S (3), DEMO_READY_TIMEOUT_S (120),
+# DEMO_SETTLE_S (60). Only loopback addresses are used.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export KAFKA_BOOTSTRAP_SERVERS="${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:19092}"
@@ -28,15 +36,47 @@ const env = (k, d) => (process.env[k] !== undefined && process.env[k] !== '' ? p
 const url = env('CONNECT_URL', 'http://127.0.0.1:8083');
 const seed0 = Number(env('DEMO_SEED', '0'));
 const passes = Number(env('DEMO_PASSES', '3'));
+const eventsPerPass = Number(env('DEMO_EVENTS', '0')); // 0: the whole data set
 const rate = Number(env('DEMO_RATE', '200'));
 const delay = Number(env('DEMO_DELAY', '50'));
 const printEvery = Number(env('DEMO_PRINT_S', '3')) * 1000;
+const readyTimeout = Number(env('DEMO_READY_TIMEOUT_S', '120')) * 1000;
+const settleTimeout = Number(env('DEMO_SETTLE_S', '60')) * 1000;
 const body = JSON.parse(fs.readFileSync('connectors/learn-banknote.json', 'utf8'));
 const name = body.name;
+const topics = ['banknote-events', 'banknote-labels', 'banknote-predictions'];
 const log = (...a) => console.log('[demo]', ...a);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Broker errors that mean "not yet": kafkajs marks most as retriable; some arrive wrapped or as text only. */
+function retriable(e) {
+  const transient = /does not host this topic-partition|not the leader|leader not available|There is no leader|coordinator|is loading|not available|timed? ?out|ECONNREFUSED|ECONNRESET|Connection error|Closed connection|socket hang up|fetch failed|HTTP (5\d\d|409)/i;
+  for (let x = e, depth = 0; x && depth < 5; x = x.originalError || x.cause, depth++) {
+    if (x.retriable === true || transient.test(String(x.message || ''))) return true;
+    if (Array.isArray(x.errors) && x.errors.length > 0 && x.errors.every(retriable)) return true;
+  }
+  return false;
+}
+
+/** Runs fn until it succeeds; retriable errors are retried with backoff until the readiness deadline. */
+async function retrying(what, fn) {
+  const deadline = Date.now() + readyTimeout;
+  let wait = 200, last = '';
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!retriable(e) || Date.now() + wait > deadline) throw new Error(`${what}: ${e.message}`);
+      if (e.message !== last) log(`${what}: ${e.message} (not ready yet, retrying)`);
+      last = e.message;
+      await sleep(wait);
+      wait = Math.min(wait * 2, 3000);
+    }
+  }
+}
 
 async function http(method, path, json) {
-  const res = await fetch(url + path, { method, headers: { 'content-type': 'application/json', accept: 'application/json' }, body: json === undefined ? undefined : JSON.stringify(json) });
+  const res = await fetch(url + path, { method, headers: { 'content-type': 'application/json', accept: 'application/json' }, body: json === undefined ? undefined : JSON.stringify(json), signal: AbortSignal.timeout(30000) });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
 }
@@ -48,33 +88,57 @@ function fmt(s) {
   return `learned ${String(s.learned).padStart(5)} | accuracy ${f(c.accuracy)} (last ${s.window}: ${f(w.accuracy)}) | precision ${f(c.precision)} recall ${f(c.recall)} F1 ${f(c.f1)} | pending ${s.pending.events}`;
 }
 
-(async () => {
-  const kafka = new Kafka({ clientId: 'kappa-demo', brokers: process.env.KAFKA_BOOTSTRAP_SERVERS.split(','), logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
-  const existing = new Set(await admin.listTopics());
-  const want = ['banknote-events', 'banknote-labels', 'banknote-predictions'].filter((t) => !existing.has(t));
-  if (want.length) await admin.createTopics({ topics: want.map((topic) => ({ topic, numPartitions: 1, replicationFactor: 1 })), waitForLeaders: true });
-  await admin.disconnect();
-  log(`topics ready: banknote-events, banknote-labels, banknote-predictions`);
+async function learner() {
+  const r = await http('GET', `/learners/${encodeURIComponent(name)}`);
+  return r.status === 200 ? r.body : null;
+}
 
-  const got = await http('GET', `/connectors/${name}`);
-  if (got.status === 200) log(`connector ${name} exists: keeping it (its learner resumes from kappa-learner-${name})`);
-  else {
+(async () => {
+  await retrying('waiting for the worker', async () => {
+    const r = await http('GET', '/health');
+    if (r.status !== 200) throw new Error(`GET /health: HTTP ${r.status} ${JSON.stringify(r.body)}`);
+  });
+
+  const kafka = new Kafka({ clientId: 'kappa-demo', brokers: process.env.KAFKA_BOOTSTRAP_SERVERS.split(','), logLevel: logLevel.NOTHING, retry: { retries: 5 } });
+  const admin = kafka.admin();
+  await retrying('connecting to Kafka', () => admin.connect());
+  await retrying('creating the topics', async () => {
+    const existing = new Set(await admin.listTopics());
+    const want = topics.filter((t) => !existing.has(t));
+    if (want.length === 0) return;
+    try {
+      await admin.createTopics({ topics: want.map((topic) => ({ topic, numPartitions: 1, replicationFactor: 1 })), waitForLeaders: true });
+    } catch (e) {
+      if (!(e.errors || []).every((x) => x.type === 'TOPIC_ALREADY_EXISTS')) throw e;
+    }
+  });
+  // a created topic is not writable before every partition has a leader the broker knows about
+  await retrying('waiting for the topics\' leaders', async () => {
+    const md = await admin.fetchTopicMetadata({ topics });
+    const leaderless = md.topics.flatMap((t) => t.partitions.filter((p) => p.leader < 0).map((p) => `${t.name}-${p.partitionId}`));
+    if (leaderless.length > 0) throw Object.assign(new Error(`no leader yet for ${leaderless.join(', ')}`), { retriable: true });
+  });
+  await admin.disconnect();
+  log(`topics ready: ${topics.join(', ')}`);
+
+  await retrying(`creating connector ${name}`, async () => {
+    const got = await http('GET', `/connectors/${encodeURIComponent(name)}`);
+    if (got.status === 200) { log(`connector ${name} exists: keeping it (its learner resumes from kappa-learner-${name})`); return; }
     const r = await http('POST', '/connectors', body);
-    if (r.status !== 201) throw new Error(`creating ${name}: HTTP ${r.status} ${JSON.stringify(r.body)}`);
-    log(`connector ${name} created: ${body.config['transforms.learn.algorithm']} on f1..f4, labels on banknote-labels, predictions on banknote-predictions`);
-  }
+    if (r.status === 201) { log(`connector ${name} created: ${body.config['transforms.learn.algorithm']} on f1..f4, labels on banknote-labels, predictions on banknote-predictions`); return; }
+    throw new Error(`HTTP ${r.status} ${JSON.stringify(r.body)}`); // 5xx and 409 (rebalance) are retried
+  });
+  const learned0 = (await learner().catch(() => null))?.learned ?? 0;
 
   const csv = fs.existsSync('test/fixtures/datasets/banknote.csv') ? 'test/fixtures/datasets/banknote.csv' : '../shared/datasets/banknote.csv';
   const d = parseNumericCsv(fs.readFileSync(csv, 'utf8'));
   const producer = kafka.producer();
-  await producer.connect();
+  await retrying('connecting the producer', () => producer.connect());
+  const send = (topic, messages) => retrying(`sending to ${topic}`, () => producer.send({ topic, messages }));
   let latest = null;
   const poll = setInterval(async () => {
     try {
-      const r = await http('GET', `/learners/${name}`);
-      latest = r.status === 200 ? r.body : null;
+      latest = await learner();
       log(fmt(latest));
     } catch (e) { log(`metrics not available: ${e.message}`); }
   }, printEvery);
@@ -82,9 +146,11 @@ function fmt(s) {
   const run = Date.now().toString(36);
   const tick = 50; // ms
   const perTick = Math.max(1, Math.round((rate * tick) / 1000));
+  let labelsSent = 0;
   for (let p = 0; p < passes; p++) {
     const seed = seed0 + p;
-    const order = permutation(d.y.length, seed);
+    const all = permutation(d.y.length, seed);
+    const order = eventsPerPass > 0 ? all.slice(0, eventsPerPass) : all;
     log(`pass ${p + 1}/${passes}: ${order.length} shuffled events (seed ${seed}) at ~${rate}/s, labels ${delay} events later`);
     const queue = [];
     for (let t = 0; t < order.length; t += perTick) {
@@ -95,16 +161,29 @@ function fmt(s) {
         queue.push({ id, y: d.y[i] });
         while (queue.length > delay) { const q = queue.shift(); labels.push({ key: q.id, value: JSON.stringify({ id: q.id, label: q.y }) }); }
       }
-      await producer.send({ topic: 'banknote-events', messages: events });
-      if (labels.length) await producer.send({ topic: 'banknote-labels', messages: labels });
-      await new Promise((r) => setTimeout(r, tick));
+      await send('banknote-events', events);
+      if (labels.length) await send('banknote-labels', labels);
+      labelsSent += labels.length;
+      await sleep(tick);
     }
     const rest = queue.splice(0).map((q) => ({ key: q.id, value: JSON.stringify({ id: q.id, label: q.y }) }));
-    if (rest.length) await producer.send({ topic: 'banknote-labels', messages: rest });
+    if (rest.length) await send('banknote-labels', rest);
+    labelsSent += rest.length;
   }
-  await new Promise((r) => setTimeout(r, printEvery + 1500));
-  clearInterval(poll);
   await producer.disconnect();
+
+  // done when the learner has learned every label sent in this run
+  const deadline = Date.now() + settleTimeout;
+  for (;;) {
+    latest = await learner().catch(() => latest);
+    if (latest && latest.learned - learned0 >= labelsSent) break;
+    if (Date.now() > deadline) {
+      clearInterval(poll);
+      throw new Error(`the learner learned ${latest ? latest.learned - learned0 : 0} of the ${labelsSent} labels sent within ${settleTimeout / 1000}s (status: ${JSON.stringify((await http('GET', `/connectors/${encodeURIComponent(name)}/status`)).body)})`);
+    }
+    await sleep(500);
+  }
+  clearInterval(poll);
   log(`done: ${fmt(latest)}`);
   log(`more: curl -s ${url}/learners/${name}`);
   log(`      curl -s ${url}/learners/${name}/model`);

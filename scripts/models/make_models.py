@@ -10,7 +10,9 @@ Usage (from the repository root):
 For every model this writes, into test/fixtures/models/:
 
     <name>.onnx   the model as skl2onnx exports it by default (classifiers keep the
-                  ZipMap on `output_probability`), input `float_input` float32 [None, n]
+                  ZipMap on `output_probability`; classifiers without predict_proba,
+                  such as LinearSVC, have a float tensor `probabilities` that holds their
+                  decision scores), input `float_input` float32 [None, n]
     <name>.json   metadata (input, outputs, feature order, class labels, sha256 of the
                   .onnx) and the predictions scikit-learn makes for every row of the
                   data set (the rows themselves are included so tests need nothing else)
@@ -38,6 +40,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.svm import LinearSVC
 
 SEED = 42
 TARGET_OPSET = 17
@@ -122,7 +125,12 @@ def ort_check(path: str, x: np.ndarray, expected: dict) -> dict:
         if isinstance(probs, list):  # ZipMap: list of dicts
             labels_order = expected["classLabels"]
             probs = np.array([[d[c] for c in labels_order] for d in probs])
-        report["maxProbabilityAbsDiff"] = float(np.max(np.abs(np.asarray(probs) - np.array(expected["probabilities"]))))
+        if "decisionScores" in expected:
+            scores = np.asarray(probs).reshape(len(expected["decisionScores"]), -1)
+            want = np.array(expected["decisionScores"]).reshape(scores.shape)
+            report["maxDecisionScoreAbsDiff"] = float(np.max(np.abs(scores - want)))
+        else:
+            report["maxProbabilityAbsDiff"] = float(np.max(np.abs(np.asarray(probs) - np.array(expected["probabilities"]))))
     else:
         vals = np.asarray(res[0]).reshape(-1)
         exp = np.array(expected["values"])
@@ -140,9 +148,16 @@ def write_fixture(out_dir: str, name: str, model, onx: onnx.ModelProto, *, datas
     expected: dict = {"rows": f32_rows(x)}
     if task == "classification":
         labels = model.predict(x).tolist()
-        probs = model.predict_proba(x)
         expected["labels"] = labels
-        expected["probabilities"] = [[round(float(p), 9) for p in row] for row in probs]
+        if hasattr(model, "predict_proba"):
+            probs = model.predict_proba(x)
+            expected["probabilities"] = [[round(float(p), 9) for p in row] for row in probs]
+        else:
+            # no probabilities: decision_function, one value per row for two classes (the score of
+            # classes_[1]), one per class otherwise
+            scores = model.decision_function(x)
+            expected["decisionScores"] = [round(float(v), 9) for v in scores] if scores.ndim == 1 else \
+                [[round(float(v), 9) for v in row] for row in scores]
         expected["classLabels"] = class_labels
     else:
         expected["values"] = [round(float(v), 9) for v in model.predict(x)]
@@ -262,6 +277,23 @@ def main() -> int:
                   task="classification", features=feats, target="class", x=x, class_labels=[0, 1],
                   estimator_params={"C": 1.0, "max_iter": 1000},
                   notes="Binary logistic regression; int64 labels 0/1; ZipMap on output_probability.")
+
+    # ---- classifiers without probabilities: decision scores only ------------------------------
+    svc = LinearSVC(C=1.0, random_state=SEED, max_iter=10000).fit(x, yb)
+    write_fixture(args.out, "banknote-linearsvc", svc, export(svc, 4), dataset="banknote.csv",
+                  task="classification", features=feats, target="class", x=x, class_labels=[0, 1],
+                  estimator_params={"C": 1.0, "max_iter": 10000},
+                  notes="Binary LinearSVC: no predict_proba. skl2onnx names its output `probabilities`, "
+                        "but it holds one decision score per row, the score of class 1 (> 0 means 1).")
+
+    cols, iris = read_csv(os.path.join(args.datasets, "iris.csv"))
+    xi, yi = iris[:, :4], iris[:, 4].astype(np.int64)
+    isvc = LinearSVC(C=1.0, random_state=SEED, max_iter=10000).fit(xi, yi)
+    write_fixture(args.out, "iris-linearsvc", isvc, export(isvc, 4), dataset="iris.csv",
+                  task="classification", features=cols[:4], target="class", x=xi, class_labels=[1, 2, 3],
+                  estimator_params={"C": 1.0, "max_iter": 10000},
+                  notes="Multiclass (one-vs-rest) LinearSVC: `probabilities` holds one decision score per "
+                        "class, columns in class order 1, 2, 3; none of them is a probability.")
 
     total = sum(os.path.getsize(os.path.join(args.out, f)) for f in os.listdir(args.out))
     print(f"total fixture size: {total} bytes")

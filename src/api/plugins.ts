@@ -14,6 +14,14 @@ export interface Logger {
   warn(msg: string, extra?: Record<string, unknown>): void;
   info(msg: string, extra?: Record<string, unknown>): void;
   debug(msg: string, extra?: Record<string, unknown>): void;
+  /**
+   * Another logger of the same worker, named `name`, whose lines carry `context` instead of this
+   * logger's `[connector|task-N]` context (no context when omitted). For state a plugin shares
+   * between tasks, such as a model catalog used by several connectors: its lines must not appear
+   * under whichever task happened to create it.
+   * @default undefined (loggers that cannot do this; fall back to the task's logger)
+   */
+  forContext?(name: string, context?: string): Logger;
 }
 
 /** What the runtime hands a sink task: its identity, a logger and the Kafka port it may produce to. */

@@ -13,11 +13,14 @@ const TRANSFORMS = 'Transforms';
 const PREDICATES = 'Predicates';
 const ERRORS = 'Error Handling';
 
+/** Java's Character.isISOControl: U+0000–U+001F and U+007F–U+009F. */
+const isIsoControl = (c: string) => { const n = c.codePointAt(0)!; return n <= 0x1f || (n >= 0x7f && n <= 0x9f); };
+
 const noControlChars = (value: unknown, name: string) =>
   typeof value === 'string' && value.trim() === ''
     ? `Invalid value ${value} for configuration ${name}: String may not be empty`
-    : typeof value === 'string' && /[\u0000-\u001f\u007f]/.test(value)
-      ? `Invalid value ${value} for configuration ${name}: String may not contain control sequences but had the following ASCII chars: ${[...value].filter((c) => c.charCodeAt(0) < 32 || c.charCodeAt(0) === 127).map((c) => c.charCodeAt(0)).join(', ')}`
+    : typeof value === 'string' && [...value].some(isIsoControl)
+      ? `Invalid value ${value} for configuration ${name}: String may not contain control sequences but had the following ASCII chars: ${[...value].filter(isIsoControl).map((c) => c.codePointAt(0)).join(', ')}`
       : undefined;
 
 /** The framework keys every connector has, in Connect's group order. */
@@ -129,7 +132,7 @@ export function validateConnectorConfig(given: Readonly<Record<string, string | 
   };
   const report = (name: string) => reports.find((r) => r.name === name);
 
-  const framework = connector.type === 'sink' ? sinkConfigDef() : frameworkConfigDef();
+  const framework = withConverterChoices(connector.type === 'sink' ? sinkConfigDef() : frameworkConfigDef(), registry);
   const values = addDef(framework);
 
   if (connector.type === 'sink') validateSinkTopics(config, values, report);
@@ -176,7 +179,7 @@ export function validateConnectorConfig(given: Readonly<Record<string, string | 
     const typeName = config[prefix + 'type'];
     const plugin = typeName ? registry.find(typeName, ['transformation']) : undefined;
     const base: ConfigKey[] = [
-      { name: prefix + 'type', type: 'CLASS', importance: 'HIGH', documentation: 'Class for the transformation.', group, orderInGroup: 0, width: 'LONG', displayName: 'Transformation type for ' + alias },
+      { name: prefix + 'type', type: 'CLASS', importance: 'HIGH', documentation: 'Class for the transformation.', group, orderInGroup: 0, width: 'LONG', displayName: 'Transformation type for ' + alias, recommendedValues: classesOf(registry, ['transformation']) },
       { name: prefix + 'predicate', type: 'STRING', default: null, importance: 'MEDIUM', documentation: 'Alias of a predicate: the transformation applies only to records that match it.', group, orderInGroup: 1, width: 'LONG', displayName: 'Predicate for ' + alias },
       { name: prefix + 'negate', type: 'BOOLEAN', default: false, importance: 'MEDIUM', documentation: 'Apply the transformation to records that do not match the predicate.', group, orderInGroup: 2, width: 'SHORT', displayName: 'Negate for ' + alias },
     ];
@@ -199,7 +202,7 @@ export function validateConnectorConfig(given: Readonly<Record<string, string | 
     const extra: Record<string, string[]> = {};
     if (typeName && !plugin) extra[prefix + 'type'] = [`Invalid value ${typeName} for configuration ${prefix}type: Class ${typeName} could not be found.`];
     addDef([
-      { name: prefix + 'type', type: 'CLASS', importance: 'HIGH', documentation: 'Class for the predicate.', group, orderInGroup: 0, width: 'LONG', displayName: 'Predicate type for ' + alias },
+      { name: prefix + 'type', type: 'CLASS', importance: 'HIGH', documentation: 'Class for the predicate.', group, orderInGroup: 0, width: 'LONG', displayName: 'Predicate type for ' + alias, recommendedValues: classesOf(registry, ['predicate']) },
       ...(plugin ? prefixed(plugin.descriptor.configDef, prefix, group) : []),
     ], extra);
   }
@@ -239,6 +242,45 @@ export function validateConnectorConfig(given: Readonly<Record<string, string | 
 
   const errorCount = reports.reduce((n, r) => n + r.errors.length, 0);
   return { connectorClass, groups, values: reports, errorCount };
+}
+
+/** Class names of the installed plugins of these types, in the registry's listing order (UIs show them as a drop-down). */
+function classesOf(registry: PluginRegistry, types: readonly PluginType[]): string[] {
+  return [...new Set(registry.all().filter((e) => types.includes(e.descriptor.type)).map((e) => e.descriptor.className))];
+}
+
+/**
+ * The converter keys with the installed converters as recommended values, as Connect 4.1's
+ * validate answers them (header.converter: the header converters; key/value: the converters).
+ */
+function withConverterChoices(def: ConfigDef, registry: PluginRegistry): ConfigKey[] {
+  return def.map((k) => {
+    if (k.name === 'key.converter' || k.name === 'value.converter') return { ...k, recommendedValues: classesOf(registry, ['converter']) };
+    if (k.name === 'header.converter') return { ...k, recommendedValues: classesOf(registry, ['header_converter']) };
+    return k;
+  });
+}
+
+export interface WorkerConverterDefaults {
+  readonly 'key.converter'?: string;
+  readonly 'value.converter'?: string;
+  readonly 'header.converter'?: string;
+}
+
+/**
+ * The converter keys' defaults are the worker's converters (what the connector gets when it sets
+ * none), as Connect's validate shows them: in the definition's `default_value` and, for keys the
+ * config leaves unset, in the value. Only the validate answer is enriched this way; the plugin
+ * config endpoint keeps the null defaults, as Connect's does.
+ */
+export function withWorkerConverterDefaults(report: ValidationReport, defaults: WorkerConverterDefaults, given: Readonly<Record<string, string | null>>): ValidationReport {
+  const values = report.values.map((v) => {
+    const d = (defaults as Record<string, string | undefined>)[v.name];
+    if (!d || !v.key) return v;
+    const unset = given[v.name] === undefined || given[v.name] === null;
+    return { ...v, key: { ...v.key, default: d }, value: unset ? d : v.value };
+  });
+  return { ...report, values };
 }
 
 function validateSinkTopics(config: ConfigMap, values: ParsedConfig, report: (n: string) => ConfigValueReport | undefined): void {

@@ -34,10 +34,13 @@ export interface ConnectorInfo {
 
 export interface ConnectorStateInfo {
   name: string;
-  connector: { state: State; worker_id: string; trace?: string };
-  tasks: { id: number; state: State; worker_id: string; trace?: string }[];
+  connector: StateInfo;
+  tasks: ({ id: number } & StateInfo)[];
   type: 'sink' | 'source' | 'unknown';
 }
+
+/** A connector's or task's state as Connect 4.1 renders it: `version` is the plugin version that runs it (KIP-891). */
+export interface StateInfo { state: State; worker_id: string; trace?: string; version?: string }
 
 export interface SinkOffsets {
   offsets: { partition: { kafka_topic: string; kafka_partition: number }; offset: { kafka_offset: number } | null }[];
@@ -196,16 +199,16 @@ export class Herder {
     const taskCount = state.taskConfigs.length;
     return {
       name,
-      connector: render(status),
-      tasks: this.statusStore.tasksOf(name).filter(([id]) => id < taskCount).map(([id, s]) => ({ id, ...render(s) })),
+      connector: render(status, this.descriptor(name)?.version),
+      tasks: this.statusStore.tasksOf(name).filter(([id]) => id < taskCount).map(([id, s]) => ({ id, ...render(s, this.descriptor(name)?.version) })),
       type: this.typeOf(name),
     };
   }
 
-  taskStatus(name: string, id: number): { id: number; state: State; worker_id: string; trace?: string } {
+  taskStatus(name: string, id: number): { id: number } & StateInfo {
     const s = this.configStore.get(name) && id < (this.configStore.get(name)?.taskConfigs.length ?? 0) ? this.statusStore.task(name, id) : undefined;
     if (!s) throw new NotFoundError(`No status found for task ${name}-${id}`);
-    return { id, ...render(s) };
+    return { id, ...render(s, this.descriptor(name)?.version) };
   }
 
   activeTopics(name: string): string[] {
@@ -344,8 +347,8 @@ export class Herder {
         const taskIds = includeTasks ? status.tasks.filter((t) => !onlyFailed || t.state === 'FAILED').map((t) => t.id) : [];
         body = {
           ...status,
-          connector: restartConnector ? { state: 'RESTARTING', worker_id: status.connector.worker_id } : status.connector,
-          tasks: status.tasks.map((t) => (taskIds.includes(t.id) ? { id: t.id, state: 'RESTARTING', worker_id: t.worker_id } : t)),
+          connector: restartConnector ? restarting(status.connector) : status.connector,
+          tasks: status.tasks.map((t) => (taskIds.includes(t.id) ? { id: t.id, ...restarting(t) } : t)),
         };
       }
       // every worker restarts what it runs of the connector (Connect's restart-connector-<name> record)
@@ -417,8 +420,16 @@ export class Herder {
   }
 }
 
-function render(s: Status): { state: State; worker_id: string; trace?: string } {
-  return s.trace ? { state: s.state, worker_id: s.workerId, trace: s.trace } : { state: s.state, worker_id: s.workerId };
+function render(s: Status, version: string | undefined): StateInfo {
+  const out: StateInfo = { state: s.state, worker_id: s.workerId };
+  if (s.trace) out.trace = s.trace;
+  if (version) out.version = version;
+  return out;
+}
+
+/** An instance about to restart, as the 202 restart answer shows it (no trace; same plugin version). */
+function restarting(s: StateInfo): StateInfo {
+  return s.version ? { state: 'RESTARTING', worker_id: s.worker_id, version: s.version } : { state: 'RESTARTING', worker_id: s.worker_id };
 }
 
 /** Java's Map.toString, which Connect uses in the "contains no connector type" message. */

@@ -51,16 +51,20 @@ export class LogRegistry {
   }
 
   /**
-   * Sets the level of a namespace and every known logger under it, as Connect does;
-   * returns the names of the loggers whose level was set, sorted.
+   * Sets the level of a namespace and every known logger under it, as Connect does. A logger
+   * already at that level is left alone: it keeps following its ancestors, its `last_modified`
+   * stays as it was (null until a level really changes), and it is not in the answer. Returns the
+   * names of the loggers whose level changed, sorted.
    */
   setLevel(namespace: string, level: Level): string[] {
     const now = Date.now();
     this.known.add(namespace);
-    const affected = [...this.known].filter((n) => namespace === ROOT || n === namespace || n.startsWith(namespace + '.'));
-    for (const n of affected) this.levels.set(n, { level, lastModified: now });
-    for (const l of this.changeListeners) l();
-    return affected.sort();
+    const inNamespace = [...this.known].filter((n) => namespace === ROOT || n === namespace || n.startsWith(namespace + '.'));
+    // compare against the levels before this call: setting a parent first must not hide a child's change
+    const changed = inNamespace.filter((n) => this.effective(n).level !== level);
+    for (const n of changed) this.levels.set(n, { level, lastModified: now });
+    if (changed.length > 0) for (const l of this.changeListeners) l();
+    return changed.sort();
   }
 
   /** The levels set explicitly (root included), to hand to a task thread's own registry. */
@@ -95,6 +99,7 @@ export class LogRegistry {
       warn: (m, e) => emit('WARN', m, e),
       info: (m, e) => emit('INFO', m, e),
       debug: (m, e) => emit('DEBUG', m, e),
+      forContext: (other, otherContext) => this.logger(other, otherContext),
     };
   }
 }

@@ -40,7 +40,8 @@ export function connectorRoutes(routes: RouteTable, deps: ServerDeps): void {
     checkCreateConnectorRequest(req.body);
     const body = req.body as { name?: string | number | null; config: unknown; initial_state?: string | null };
     const name = body.name == null ? '' : String(body.name).trim();
-    if (name.includes('/')) throw new RestError(400, "connector name should not contain '/'");
+    // Connect accepts any name its validator does (non-empty, no ISO control characters; KIP-212),
+    // '/' included: every route takes the name percent-encoded.
     const config = coerceConfig(body.config);
     if (config['name'] !== undefined && config['name'] !== name) {
       throw new RestError(400, `Connector name configuration (${config['name']}) doesn't match connector name in the URL (${name})`);

@@ -1,5 +1,6 @@
 /** The `/connector-plugins` resource: listing, config definitions and validation. */
-import { renderConfigInfos, renderKey, sinkConfigDef } from '../config/connector-config';
+import { renderConfigInfos, renderKey, sinkConfigDef, withWorkerConverterDefaults } from '../config/connector-config';
+import { InvalidVersionSpecError, parseVersionRequirement } from '../plugins/version-range';
 import { RestError, coerceConfig, queryBool, type Req, type RouteTable, type ServerDeps } from './server';
 
 
@@ -19,6 +20,18 @@ export function pluginRoutes(routes: RouteTable, deps: ServerDeps): void {
     const name = req.params['plugin']!;
     const entry = registry.findAny(name);
     if (!entry) throw new RestError(404, `Unknown plugin ${name}.`);
+    // Connect 4.1 (KIP-891): ?version= picks one installed version; each plugin here has exactly one.
+    const raw = req.query['version'];
+    let range;
+    try {
+      range = parseVersionRequirement(Array.isArray(raw) ? String(raw[raw.length - 1]) : raw === undefined ? undefined : String(raw));
+    } catch (e) {
+      if (e instanceof InvalidVersionSpecError) throw new RestError(400, `Invalid version specification ${String(raw)}: ${e.message}`);
+      throw e;
+    }
+    if (range && !range.contains(entry.descriptor.version)) {
+      throw new RestError(400, `Plugin ${name} not found that matches the version range ${range.text}, available versions: [${entry.descriptor.version}]`);
+    }
     const own = entry.descriptor.configDef.map(renderKey);
     if (entry.descriptor.type !== 'sink') return own;
     const names = new Set(own.map((k) => k.name));
@@ -37,6 +50,7 @@ export function pluginRoutes(routes: RouteTable, deps: ServerDeps): void {
     if (!normalize(cls).endsWith(normalize(plugin))) {
       throw new RestError(400, `Included connector type ${cls} does not match request type ${plugin}`);
     }
-    return renderConfigInfos(herder.validate(config));
+    const defaults = { 'key.converter': deps.config.keyConverter, 'value.converter': deps.config.valueConverter, 'header.converter': deps.config.headerConverter };
+    return renderConfigInfos(withWorkerConverterDefaults(herder.validate(config), defaults, config));
   });
 }

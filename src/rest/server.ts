@@ -1,12 +1,13 @@
 /**
  * The Kafka Connect REST API on fastify. `buildServer` is pure: it wires routes to the herder and
  * returns the app, so tests can inject requests or listen on a port. Every error leaves as
- * `{"error_code": <status>, "message": "..."}`, including unknown routes (404), wrong methods
- * (405), bad bodies and unsupported media types; trailing slashes are accepted everywhere.
+ * `{"error_code": <status>, "message": "..."}` (error-mapper.ts), including unknown routes (404),
+ * wrong methods (405), bad bodies, unsupported media types, an Accept header without JSON (406) and
+ * what the router and the HTTP parser reject; trailing slashes are accepted everywhere, and path
+ * parameters (connector names) may be as long as a URL can be.
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Herder } from '../herder/herder';
-import { HerderError } from '../herder/errors';
 import type { WorkerConfig } from '../config/worker-config';
 import type { LogRegistry } from '../logging/logger';
 import type { PluginRegistry } from '../plugins/registry';
@@ -15,6 +16,7 @@ import { pluginRoutes } from './plugins';
 import { loggerRoutes } from './loggers';
 import { rootRoutes } from './root';
 import { RestError } from './server-errors';
+import { acceptsJson, clientErrorHandler, errorBody, frameworkErrors, routeErrorHandler } from './error-mapper';
 import { checkConfigMap } from './bodies';
 import { modelRoutes } from './models';
 import { learnerRoutes } from './learners';
@@ -44,18 +46,24 @@ export interface RouteTable {
 
 export { RestError } from './server-errors';
 
-const reasonPhrases: Record<number, string> = {
-  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
-  406: 'Not Acceptable', 409: 'Conflict', 413: 'Request Entity Too Large', 421: 'Misdirected Request', 415: 'Unsupported Media Type', 500: 'Internal Server Error', 503: 'Service Unavailable',
-};
+/**
+ * Connect puts no limit on connector names beyond its validator (non-empty, no ISO control
+ * characters), so a name is bounded only by the URL: Node's default 16 KB header limit is hit
+ * long before this parameter limit (fastify's default of 100 made longer names unreachable).
+ */
+const MAX_PARAM_LENGTH = 64 * 1024;
 
 export function buildServer(deps: ServerDeps): FastifyInstance {
   const { restMaxRequestBytes: maxBytes, restMaxRequestDepth: maxDepth } = deps.config;
   const app = Fastify({
     logger: false,
-    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: MAX_PARAM_LENGTH },
     // checked against Content-Length before reading, and while reading a chunked body
     bodyLimit: maxBytes,
+    frameworkErrors,
+    clientErrorHandler,
+    // fastify's own 503 while closing has a non-Connect body; the hook below answers instead
+    return503OnClosing: false,
   });
   const restLog = deps.logs.logger('io.kappa.connect.rest');
   const patterns: { method: string; regex: RegExp }[] = [];
@@ -116,6 +124,21 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     });
   }
 
+  // Requests that arrive while the server shuts down (fastify's 503 fast path is off, see above).
+  let closing = false;
+  app.addHook('preClose', async () => { closing = true; });
+  app.addHook('onRequest', async (_req, reply) => {
+    if (closing) await reply.code(503).header('Connection', 'close').send(errorBody(503));
+  });
+
+  // Every resource produces application/json only: an Accept header that rules JSON out is 406,
+  // as Jersey answers it; CORS preflights are not affected.
+  // Jersey matches path and method first, so unknown routes stay 404 and wrong methods 405.
+  app.addHook('onRequest', async (req, reply) => {
+    if (req.method === 'OPTIONS' || req.routeOptions.url === undefined || acceptsJson(req.headers.accept)) return;
+    await reply.code(406).send(errorBody(406));
+  });
+
   const table: RouteTable = {
     add(method, url, handler) {
       const regex = new RegExp('^' + url.replace(/:[^/]+/g, '[^/]+') + '/?$');
@@ -148,24 +171,12 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     const path = req.url.split('?')[0]!.replace(/\/+/g, '/');
     const known = patterns.filter((p) => p.regex.test(path));
     if (known.length > 0 && !known.some((p) => p.method === req.method)) {
-      return reply.code(405).send({ error_code: 405, message: 'HTTP 405 Method Not Allowed' });
+      return reply.code(405).send(errorBody(405));
     }
-    return reply.code(404).send({ error_code: 404, message: 'HTTP 404 Not Found' });
+    return reply.code(404).send(errorBody(404));
   });
 
-  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, req, reply) => {
-    let status = 500;
-    let message = error.message;
-    if (error instanceof HerderError || error instanceof RestError) status = error.status;
-    else if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') { status = 415; message = 'HTTP 415 Unsupported Media Type'; }
-    else if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') { status = 413; message = tooLarge; }
-    else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
-      status = error.statusCode;
-      message = `HTTP ${status} ${reasonPhrases[status] ?? ''}`.trim() + (error.message ? `: ${error.message}` : '');
-    }
-    if (status >= 500) restLog.error(`Uncaught exception in REST call to ${req.method} ${req.url}`, { error });
-    return reply.code(status).send({ error_code: status, message });
-  });
+  app.setErrorHandler(routeErrorHandler(restLog, tooLarge));
 
   return app;
 }

@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 
-export const CONNECT_API_VERSION = '4.0.0';
+export const CONNECT_API_VERSION = '4.1.0';
 
 let commit: string | undefined;
 export function buildCommit(): string {

@@ -87,10 +87,11 @@ describe('list and create', () => {
     const status = await waitForState(worker.api, name, 'RUNNING', { taskState: 'RUNNING', taskCount: 2 });
     expect(status).toEqual({
       name,
-      connector: { state: 'RUNNING', worker_id: worker.workerId },
+      // Connect 4.1 adds the version of the plugin that runs each instance (the recording sink is 1.2.3)
+      connector: { state: 'RUNNING', worker_id: worker.workerId, version: '1.2.3' },
       tasks: [
-        { id: 0, state: 'RUNNING', worker_id: worker.workerId },
-        { id: 1, state: 'RUNNING', worker_id: worker.workerId },
+        { id: 0, state: 'RUNNING', worker_id: worker.workerId, version: '1.2.3' },
+        { id: 1, state: 'RUNNING', worker_id: worker.workerId, version: '1.2.3' },
       ],
       type: 'sink',
     });
@@ -112,7 +113,7 @@ describe('list and create', () => {
     expect(Object.keys(res.body)).toEqual([name]);
     expect(Object.keys(res.body[name])).toEqual(['status']);
     expect(res.body[name].status).toEqual(
-      expect.objectContaining({ name, type: 'sink', connector: { state: 'RUNNING', worker_id: worker.workerId } }),
+      expect.objectContaining({ name, type: 'sink', connector: { state: 'RUNNING', worker_id: worker.workerId, version: '1.2.3' } }),
     );
     expect(res.body[name].status.tasks).toHaveLength(2);
   });
@@ -191,7 +192,7 @@ describe('list and create', () => {
   it('GET /connectors/{c}/tasks/{t}/status gives TaskState; unknown task is 404', async () => {
     const res = await worker.api.get(`/connectors/${name}/tasks/1/status`);
     expectStatus(res, 200);
-    expect(res.body).toEqual({ id: 1, state: 'RUNNING', worker_id: worker.workerId });
+    expect(res.body).toEqual({ id: 1, state: 'RUNNING', worker_id: worker.workerId, version: '1.2.3' });
     expectError(await worker.api.get(`/connectors/${name}/tasks/7/status`), 404, `No status found for task ${name}-7`);
   });
 
@@ -393,7 +394,7 @@ describe('subscriptions', () => {
     await waitForState(worker.api, name, 'RUNNING', { taskState: 'RUNNING', taskCount: 1, timeoutMs: 15_000 });
     await new Promise((r) => setTimeout(r, 3000));
     const status = await worker.api.get(`/connectors/${name}/status`);
-    expect(status.body.tasks).toEqual([{ id: 0, state: 'RUNNING', worker_id: worker.workerId }]);
+    expect(status.body.tasks).toEqual([{ id: 0, state: 'RUNNING', worker_id: worker.workerId, version: '1.2.3' }]);
     expectStatus(await worker.api.delete(`/connectors/${name}`), 204);
   });
 });

@@ -57,6 +57,17 @@ describe('framework-level errors', () => {
     expect(res.body.message.length).toBeGreaterThan(0);
   });
 
+  it('a path that is not valid percent-encoding is 400 in the error shape (the router rejects it before any route)', async () => {
+    const res = await worker.api.get('/connectors/%E0%A4%A/status');
+    expectError(res, 400);
+    expect(res.headers.get('content-type')).toMatch(/application\/json/);
+  });
+
+  it('headers larger than the HTTP parser accepts are 431 in the error shape', async () => {
+    const res = await worker.api.get('/connectors', { headers: { 'X-Padding': 'x'.repeat(32 * 1024) } });
+    expectError(res, 431, 'HTTP 431 Request Header Fields Too Large');
+  });
+
   it('malformed JSON on POST /connectors is a 4xx error body and creates nothing', async () => {
     const res = await worker.api.send('POST', '/connectors', { rawBody: '{"name": "broken", "config": {' });
     expect(res.status).toBeGreaterThanOrEqual(400);

@@ -263,10 +263,10 @@ describe('full lifecycle of a sink connector', () => {
       expectStatus(res, 202);
       expect(res.body).toEqual({
         name,
-        connector: { state: 'RESTARTING', worker_id: worker.workerId },
+        connector: { state: 'RESTARTING', worker_id: worker.workerId, version: '1.2.3' },
         tasks: [
-          { id: 0, state: 'RESTARTING', worker_id: worker.workerId },
-          { id: 1, state: 'RESTARTING', worker_id: worker.workerId },
+          { id: 0, state: 'RESTARTING', worker_id: worker.workerId, version: '1.2.3' },
+          { id: 1, state: 'RESTARTING', worker_id: worker.workerId, version: '1.2.3' },
         ],
         type: 'sink',
       });
@@ -369,7 +369,7 @@ describe('failing tasks and connectors', () => {
       expect(status.body.connector).not.toHaveProperty('trace');
       const ts = await worker.api.get(`/connectors/${name}/tasks/0/status`);
       expectStatus(ts, 200);
-      expect(ts.body).toEqual({ id: 0, state: 'FAILED', worker_id: worker.workerId, trace: expect.stringContaining('FailingSinkTask') });
+      expect(ts.body).toEqual({ id: 0, state: 'FAILED', worker_id: worker.workerId, trace: expect.stringContaining('FailingSinkTask'), version: '0.0.1' });
     });
 
     await step('restart?includeTasks=true&onlyFailed=true: only the failed task is RESTARTING; it fails again', async () => {

@@ -155,6 +155,39 @@ describe('GET /connector-plugins/{p}/config', () => {
   it('an unknown plugin is 404 "Unknown plugin X."', async () => {
     expectError(await worker.api.get('/connector-plugins/com.acme.Nope/config'), 404, 'Unknown plugin com.acme.Nope.');
   });
+
+  it('the converter keys have a null default here, as Connect renders them outside validate', async () => {
+    const res = await worker.api.get<ConfigKeyInfo[]>(`/connector-plugins/${RECORDING_SINK}/config`);
+    for (const key of ['key.converter', 'value.converter']) {
+      expect(res.body.find((d) => d.name === key)).toEqual(expect.objectContaining({ type: 'CLASS', required: false, default_value: null }));
+    }
+  });
+});
+
+describe('GET /connector-plugins/{p}/config?version= (Connect 4.1, KIP-891)', () => {
+  const plain = async () => (await worker.api.get<ConfigKeyInfo[]>(`/connector-plugins/${RECORDING_SINK}/config`)).body;
+
+  it.each(['latest', '1.2.3', '[1.2.3]', '[1.0,2.0)', '(,1.2.3]', '[1.2,)', '(,1.0],[1.2,1.3)'])('version=%s selects the installed 1.2.3', async (v) => {
+    const res = await worker.api.get<ConfigKeyInfo[]>(`/connector-plugins/${RECORDING_SINK}/config?version=${encodeURIComponent(v)}`);
+    expectStatus(res, 200);
+    expect(res.body).toEqual(await plain());
+  });
+
+  it.each(['1.2.4', '[2.0,)', '(,1.2.3)', '(1.2.3,2.0]'])('version=%s matches no installed version: 400 naming the available ones', async (v) => {
+    const res = await worker.api.get(`/connector-plugins/${RECORDING_SINK}/config?version=${encodeURIComponent(v)}`);
+    expectError(res, 400, new RegExp(`^Plugin ${RECORDING_SINK.replace(/\./g, '\\.')} not found that matches the version range .+, available versions: \\[1\\.2\\.3\\]$`));
+  });
+
+  it('a malformed version spec is 400', async () => {
+    expectError(await worker.api.get(`/connector-plugins/${RECORDING_SINK}/config?version=${encodeURIComponent('[2.0,1.0]')}`), 400, /\[2\.0,1\.0\]/);
+  });
+
+  it('works for other plugin types (a transformation at its version)', async () => {
+    const plugins = (await worker.api.get<PluginInfo[]>('/connector-plugins?connectorsOnly=false')).body;
+    const filter = plugins.find((p) => p.class === 'org.apache.kafka.connect.transforms.Filter')!;
+    expectStatus(await worker.api.get(`/connector-plugins/${filter.class}/config?version=${filter.version}`), 200);
+    expectError(await worker.api.get(`/connector-plugins/${filter.class}/config?version=99.0.0`), 400);
+  });
 });
 
 interface ConfigInfos {
@@ -285,6 +318,60 @@ describe('PUT /connector-plugins/{p}/config/validate', () => {
     expect(res.body.error_count).toBe(0);
     expect(valueOf(res.body, 'transforms.ins.type').definition).toEqual(expect.objectContaining({ group: 'Transforms: ins' }));
     expect(valueOf(res.body, 'transforms.ins.static.field').value.value).toBe('src');
+  });
+
+  it('converter keys default to the worker\'s converters and recommend the installed ones (Connect 4.1)', async () => {
+    const res = await worker.api.put<ConfigInfos>('/connector-plugins/RecordingSinkConnector/config/validate', {
+      'connector.class': RECORDING_SINK,
+      name: 'v',
+      topics: 't',
+      'output.file': '/tmp/x',
+      'value.converter': 'org.apache.kafka.connect.converters.ByteArrayConverter',
+    });
+    expectStatus(res, 200);
+    const plugins = (await worker.api.get<PluginInfo[]>('/connector-plugins?connectorsOnly=false')).body;
+    const converters = plugins.filter((p) => p.type === 'converter').map((p) => p.class);
+    const headerConverters = plugins.filter((p) => p.type === 'header_converter').map((p) => p.class);
+    expect(converters).toEqual(expect.arrayContaining(['org.apache.kafka.connect.json.JsonConverter', 'io.confluent.connect.avro.AvroConverter']));
+
+    // unset: the worker's default is both the definition's default and the value (the test worker: StringConverter keys)
+    const key = valueOf(res.body, 'key.converter');
+    expect(key.definition).toEqual(expect.objectContaining({ type: 'CLASS', default_value: 'org.apache.kafka.connect.storage.StringConverter' }));
+    expect(key.value.value).toBe('org.apache.kafka.connect.storage.StringConverter');
+    expect(key.value.recommended_values).toEqual(converters);
+    // set on the connector: the value is the connector's, the default still the worker's
+    const value = valueOf(res.body, 'value.converter');
+    expect(value.definition).toEqual(expect.objectContaining({ default_value: 'org.apache.kafka.connect.json.JsonConverter' }));
+    expect(value.value.value).toBe('org.apache.kafka.connect.converters.ByteArrayConverter');
+    expect(value.value.recommended_values).toEqual(converters);
+    // header converters: the worker default SimpleHeaderConverter, and the header converter list
+    const header = valueOf(res.body, 'header.converter');
+    expect(header.definition).toEqual(expect.objectContaining({ default_value: 'org.apache.kafka.connect.storage.SimpleHeaderConverter' }));
+    expect(header.value.recommended_values).toEqual(headerConverters);
+    expect(headerConverters).toContain('org.apache.kafka.connect.storage.SimpleHeaderConverter');
+  });
+
+  it('transforms.<alias>.type and predicates.<alias>.type recommend the installed SMTs and predicates', async () => {
+    const res = await worker.api.put<ConfigInfos>('/connector-plugins/RecordingSinkConnector/config/validate', {
+      'connector.class': RECORDING_SINK,
+      name: 'v',
+      topics: 't',
+      'output.file': '/tmp/x',
+      transforms: 'drop',
+      'transforms.drop.type': 'org.apache.kafka.connect.transforms.Filter',
+      'transforms.drop.predicate': 'tomb',
+      predicates: 'tomb',
+      'predicates.tomb.type': 'org.apache.kafka.connect.transforms.predicates.RecordIsTombstone',
+    });
+    expectStatus(res, 200);
+    expect(res.body.error_count).toBe(0);
+    const plugins = (await worker.api.get<PluginInfo[]>('/connector-plugins?connectorsOnly=false')).body;
+    const smts = plugins.filter((p) => p.type === 'transformation').map((p) => p.class);
+    const predicates = plugins.filter((p) => p.type === 'predicate').map((p) => p.class);
+    expect(smts).toEqual(expect.arrayContaining(['org.apache.kafka.connect.transforms.Filter', 'io.kappa.connect.ml.Score', 'io.kappa.connect.ml.Learn']));
+    expect(valueOf(res.body, 'transforms.drop.type').value.recommended_values).toEqual(smts);
+    expect(valueOf(res.body, 'predicates.tomb.type').value.recommended_values).toEqual(predicates);
+    expect(predicates).toContain('org.apache.kafka.connect.transforms.predicates.RecordIsTombstone');
   });
 
   it('an unknown transformation class is an error on transforms.<alias>.type', async () => {

@@ -31,7 +31,25 @@ describe('GET /', () => {
     const [major, minor] = res.body.version.split('.').map((p: string) => Number.parseInt(p, 10));
     expect(Number.isInteger(major) && Number.isInteger(minor)).toBe(true);
     expect(major * 100 + minor).toBeGreaterThanOrEqual(305);
+    // the Connect REST level implemented: 4.1 (statuses carry `version`, plugin config takes ?version=)
+    expect(res.body.version).toMatch(/^4\.1\.\d+$/);
     expect(res.body.kafka_cluster_id).toBe(await clusterId());
+  });
+
+  it.each(['text/plain', 'text/html', 'application/xml', 'application/json;q=0'])('Accept: %s is 406 in the error shape, as Jersey answers it', async (accept) => {
+    const res = await worker.api.get('/', { headers: { Accept: accept } });
+    expectError(res, 406, 'HTTP 406 Not Acceptable');
+    expect(res.headers.get('content-type')).toMatch(/application\/json/);
+  });
+
+  it.each(['*/*', 'application/*', 'application/json', 'text/plain, application/json;q=0.5', 'text/html,application/xhtml+xml,*/*;q=0.8'])('Accept: %s is served', async (accept) => {
+    expectStatus(await worker.api.get('/', { headers: { Accept: accept } }), 200);
+  });
+
+  it('406 applies to every resource, but unknown routes stay 404', async () => {
+    expectError(await worker.api.get('/connectors', { headers: { Accept: 'text/plain' } }), 406);
+    expectError(await worker.api.put('/admin/loggers/x', { level: 'INFO' }, { headers: { Accept: 'text/plain' } }), 406);
+    expectError(await worker.api.get('/no/such/route', { headers: { Accept: 'text/plain' } }), 404);
   });
 });
 
@@ -74,6 +92,28 @@ describe('/admin/loggers', () => {
 
   it('GET of an unknown logger is 404 "Logger X not found."', async () => {
     expectError(await worker.api.get('/admin/loggers/io.kappa.it.nobody'), 404, 'Logger io.kappa.it.nobody not found.');
+  });
+
+  it('PUT with the level a logger already has changes nothing: [] and last_modified stays null', async () => {
+    const fresh = 'io.kappa.it.unchanged';
+    const root = (await worker.api.get('/admin/loggers/root')).body.level as string;
+    const res = await worker.api.put(`/admin/loggers/${fresh}`, { level: root });
+    expectStatus(res, 200);
+    expect(res.body).toEqual([]);
+    const one = await worker.api.get(`/admin/loggers/${fresh}`);
+    expectStatus(one, 200);
+    expect(one.body).toEqual({ level: root, last_modified: null });
+    // a real change is listed and stamped; repeating it is again a no-op that keeps the stamp
+    const other = root === 'DEBUG' ? 'INFO' : 'DEBUG';
+    expect((await worker.api.put(`/admin/loggers/${fresh}`, { level: other })).body).toEqual([fresh]);
+    const stamped = (await worker.api.get(`/admin/loggers/${fresh}`)).body;
+    expect(stamped.level).toBe(other);
+    expect(typeof stamped.last_modified).toBe('number');
+    expect((await worker.api.put(`/admin/loggers/${fresh}`, { level: other })).body).toEqual([]);
+    expect((await worker.api.get(`/admin/loggers/${fresh}`)).body).toEqual(stamped);
+    // loggers nobody touched keep a null last_modified
+    const list = (await worker.api.get('/admin/loggers')).body as Record<string, { last_modified: number | null }>;
+    expect(list['root']!.last_modified).toBeNull();
   });
 
   it('PUT with worker scope sets the level and returns the affected loggers (200 array)', async () => {

@@ -10,7 +10,7 @@ export interface Fixture {
   id: string;
   features: string[];
   classLabels: (number | string)[] | null;
-  expected: { rows: number[][]; labels?: (number | string)[]; probabilities?: number[][]; values?: number[] };
+  expected: { rows: number[][]; labels?: (number | string)[]; probabilities?: number[][]; decisionScores?: (number | number[])[]; values?: number[] };
 }
 
 export function fixture(name: string): Fixture {

@@ -54,7 +54,7 @@ export const learnConfigDef: ConfigDef = [
   { name: 'r', type: 'DOUBLE', default: null, importance: 'LOW', documentation: 'AROW regulariser; default 1.' },
   { name: 'a', type: 'DOUBLE', default: null, importance: 'LOW', documentation: 'Initial covariance a·I (AROW/SCW); default 1.' },
   { ...str('bias', '', 'intercept, feature or none; default intercept for PA/perceptron, feature for AROW/SCW.', 'LOW'), validator: oneOf('intercept', 'feature', 'none') },
-  { ...str('multiclass', '', 'max-score or ovr; default max-score.', 'LOW'), validator: oneOf('max-score', 'ovr') },
+  { ...str('multiclass', '', 'max-score or ovr; default max-score. scikit-learn parity (PassiveAggressiveClassifier) on multiclass data needs ovr.', 'LOW'), validator: oneOf('max-score', 'ovr') },
   { ...str('covariance', '', 'full or diagonal (AROW/SCW); default full.', 'LOW'), validator: oneOf('full', 'diagonal') },
   { ...str('standardize', 'false', 'Online z-score: false, true (= before), before, include.', 'LOW'), validator: oneOf('false', 'true', 'before', 'include') },
   { name: 'store.max.events', type: 'INT', default: 100000, importance: 'MEDIUM', documentation: 'Most pending entries (events waiting for a label plus early labels); the oldest is evicted beyond.', validator: atLeast(1) },

@@ -10,7 +10,7 @@
  * Loading checks that the model's inputs fit the control message's feature mapping; a model that
  * does not fit is refused (the catalog keeps the previous version).
  */
-import { BatchScorer, InferencePool, keyString, type ModelInfo, type Prediction } from './onnx';
+import { BatchScorer, InferencePool, keyString, type ModelInfo, type Prediction, type ScoreKind } from './onnx';
 import { evaluateLinearModel, validateLinearModel } from '../online/linear-model';
 import type { LinearModel } from '../online/types';
 import type { ModelControl } from './control';
@@ -28,8 +28,11 @@ export interface ServingModel {
   readonly kind: 'classifier' | 'regressor';
   /** class labels in probability-column order (classifiers) */
   readonly classLabels?: readonly (number | string)[];
-  /** whether `score` returns probabilities */
-  readonly hasProbabilities: boolean;
+  /**
+   * What the score columns of `score` hold (Prediction.probabilities): class probabilities, or
+   * the decision scores of a classifier that has no probabilities; absent when there are none.
+   */
+  readonly scores?: ScoreKind;
   readonly nFeatures: number;
   /** scores nRows rows (row-major, nFeatures each); may transfer (detach) `rows` */
   score(rows: Float32Array, nRows: number): Promise<Prediction>;
@@ -80,7 +83,7 @@ export class OnnxBackend implements ModelBackend {
       control,
       kind: info.kind,
       classLabels: info.classLabels,
-      hasProbabilities: info.probabilityOutput !== undefined,
+      ...(info.probabilityOutput !== undefined ? { scores: info.scoreKind ?? 'probabilities' } : {}),
       nFeatures,
       score: (rows, nRows) => scorer.score(rows, nRows),
       close: async () => {
@@ -118,7 +121,6 @@ export class LinearBackend implements ModelBackend {
       control,
       kind,
       classLabels: model.classes ? [...model.classes] as (number | string)[] : undefined,
-      hasProbabilities: false,
       nFeatures,
       score: async (rows, nRows) => {
         if (kind === 'regressor') {

@@ -69,6 +69,9 @@ export function servingSettings(raw: Readonly<Record<string, string>>): ServingS
   };
 }
 
+/** Logger name of the shared model catalogs (settable through /admin/loggers). */
+export const CATALOG_LOGGER = 'io.kappa.connect.ml.ModelCatalog';
+
 interface Shared {
   readonly catalog: ModelCatalog;
   readonly started: Promise<{ readToEnd(): Promise<void>; stop(): Promise<void> }>;
@@ -135,7 +138,10 @@ export async function acquireLocalCatalog(topic: string, ctx: CatalogContext): P
         linear: new LinearBackend(),
         remote: new RemoteBackend(),
       },
-      logger: ctx.logger,
+      // The catalog serves every scoring task of the process: its lines ("published", "refused",
+      // "now serving") get a context of their own, not that of the task that happened to open it.
+      // Tasks that use a model also see its problems in their own status (Score's reportWarning).
+      logger: ctx.logger.forContext?.(CATALOG_LOGGER, `model-catalog ${topic}`) ?? ctx.logger,
       unloadGraceMs: settings.unloadGraceMs,
     });
     const started = (async () => {

@@ -18,6 +18,7 @@ import type { ExpiredPolicy, MissingPolicy, Resolution, CatalogListener } from '
 import { ModelUnavailableError } from './catalog';
 import { ServingError } from './onnx/types';
 import type { Prediction, ServingModel } from './backends';
+import type { ScoreKind } from './onnx';
 import { acquireLocalCatalog, localHub, type CatalogContext, type CatalogLease, type ServingHub } from './hub';
 
 interface ModelDescription {
@@ -27,7 +28,7 @@ interface ModelDescription {
   readonly control: ModelControl;
   readonly kind: 'classifier' | 'regressor';
   readonly classLabels?: readonly (number | string)[];
-  readonly hasProbabilities: boolean;
+  readonly scores?: ScoreKind;
   readonly nFeatures: number;
 }
 
@@ -63,7 +64,7 @@ export function serveCatalogs(channel: Channel, ctx: CatalogContext): { close():
     if (res.kind === 'passthrough') return res;
     const m = res.model;
     models.set(modelKey(m), m);
-    return { kind: 'model', model: { key: modelKey(m), id: m.id, version: m.version, control: m.control, kind: m.kind, classLabels: m.classLabels, hasProbabilities: m.hasProbabilities, nFeatures: m.nFeatures } };
+    return { kind: 'model', model: { key: modelKey(m), id: m.id, version: m.version, control: m.control, kind: m.kind, classLabels: m.classLabels, scores: m.scores, nFeatures: m.nFeatures } };
   });
   channel.handle('serving.score', async (p: { key: string; rows: Float32Array; n: number }) => {
     const m = models.get(p.key);
@@ -120,20 +121,21 @@ export function remoteServingHub(channel: Channel): ServingHub {
   const remoteModel = (d: ModelDescription): ServingModel => {
     let m = remoteModels.get(d.key);
     if (!m) {
-      m = {
+      const created: ServingModel = {
         id: d.id,
         version: d.version,
         control: d.control,
         kind: d.kind,
         classLabels: d.classLabels,
-        hasProbabilities: d.hasProbabilities,
+        scores: d.scores,
         nFeatures: d.nFeatures,
         score: (rows: Float32Array, n: number) => channel.request<Prediction>('serving.score', { key: d.key, rows, n }, ownsBuffer(rows) ? [rows.buffer as ArrayBuffer] : []),
         close: async () => undefined,
       };
       // one description per version: older versions of the same model are forgotten
       for (const [k, other] of remoteModels) if (other.id === d.id && k !== d.key) remoteModels.delete(k);
-      remoteModels.set(d.key, m);
+      remoteModels.set(d.key, created);
+      m = created;
     }
     return m;
   };

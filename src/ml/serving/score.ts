@@ -8,7 +8,8 @@
  * model's features by name in the model's feature order (numbers, booleans as 0/1), and scores all
  * records of a model in one call through the shared InferencePool (worker threads, micro-batched
  * with the other tasks' calls). The prediction `{model_id, model_version, label, probabilities}`
- * (classifiers) or `{model_id, model_version, value}` (regressors) goes into `prediction.field` of
+ * (classifiers; `decision_scores` instead of `probabilities` for classifiers that have none, such
+ * as LinearSVC) or `{model_id, model_version, value}` (regressors) goes into `prediction.field` of
  * the value: a Struct gets an extended schema, a map gets a new key. Headers `kappa.model.id` and
  * `kappa.model.version` name the version that scored the record. Keys, other headers, topic,
  * partition, timestamp and order are kept. A record that cannot be scored (missing feature, wrong
@@ -23,6 +24,7 @@ import { BUILTIN_PLUGIN_VERSION } from '../../api/version';
 import { parseConfigOrThrow, validators } from '../../config/parse';
 import { mapSchema, structSchema, Schemas } from '../../converters/schemas';
 import type { ServingModel, Prediction } from './backends';
+import type { ScoreKind } from './onnx';
 import type { ExpiredPolicy, MissingPolicy, Resolution } from './catalog';
 import { fieldOf } from './control';
 import { acquireCatalog, dropUses, recordUse, servingSettings, type CatalogLease, type CatalogView } from './hub';
@@ -39,7 +41,7 @@ export const scoreConfigDef: ConfigDef = [
   { name: 'model.expired.policy', type: 'STRING', default: 'fallback', importance: 'MEDIUM', documentation: "When the newest version has expired (exp_date): 'fallback' scores with the newest earlier version that has not, 'error' sends the record to the error path, 'passthrough' passes it on unscored.", group: 'Model', orderInGroup: 5, validator: validators.oneOf('fallback', 'error', 'passthrough'), recommendedValues: ['fallback', 'error', 'passthrough'] },
   { name: 'model.missing.policy', type: 'STRING', default: 'error', importance: 'MEDIUM', documentation: "When the model is unknown or retired (tombstone): 'error' sends the record to the error path, 'passthrough' passes it on unscored.", group: 'Model', orderInGroup: 6, validator: validators.oneOf('error', 'passthrough'), recommendedValues: ['error', 'passthrough'] },
   { name: 'prediction.field', type: 'STRING', default: 'prediction', importance: 'MEDIUM', documentation: 'Value field the prediction is written to (unless the model\'s output.field says otherwise).', group: 'Output', orderInGroup: 1 },
-  { name: 'prediction.probabilities', type: 'BOOLEAN', default: true, importance: 'LOW', documentation: 'Include the class probabilities (classifiers that have them).', group: 'Output', orderInGroup: 2 },
+  { name: 'prediction.probabilities', type: 'BOOLEAN', default: true, importance: 'LOW', documentation: 'Include the class probabilities, or for classifiers without probabilities (e.g. LinearSVC) their decision scores (field decision_scores).', group: 'Output', orderInGroup: 2 },
   { name: 'prediction.headers', type: 'BOOLEAN', default: true, importance: 'LOW', documentation: 'Set the provenance headers kappa.model.id and kappa.model.version.', group: 'Output', orderInGroup: 3 },
 ];
 
@@ -47,14 +49,27 @@ type LabelKind = 'int' | 'string' | 'none';
 
 const PREDICTION_SCHEMA_NAME = 'io.kappa.connect.ml.Prediction';
 
-function predictionSchema(labelKind: LabelKind, probabilities: boolean, regressor: boolean): Schema {
+/** Field names of the score map: what the columns are decides the name (never call a decision score a probability). */
+const SCORE_FIELD: Record<ScoreKind, string> = { probabilities: 'probabilities', decision_scores: 'decision_scores' };
+
+function predictionSchema(labelKind: LabelKind, scores: ScoreKind | undefined, regressor: boolean): Schema {
   const fields: [string, Schema][] = [['model_id', Schemas.STRING], ['model_version', Schemas.STRING]];
   if (regressor) fields.push(['value', Schemas.OPTIONAL_FLOAT64]);
   else {
     fields.push(['label', labelKind === 'int' ? Schemas.OPTIONAL_INT64 : Schemas.OPTIONAL_STRING]);
-    if (probabilities) fields.push(['probabilities', mapSchema(Schemas.STRING, Schemas.FLOAT64, true)]);
+    if (scores) fields.push([SCORE_FIELD[scores], mapSchema(Schemas.STRING, Schemas.FLOAT64, true)]);
   }
   return structSchema(fields, { optional: true, name: PREDICTION_SCHEMA_NAME });
+}
+
+/**
+ * The class each score column belongs to. One column for two classes is a binary classifier's
+ * single score, which scikit-learn defines for the positive class, classes_[1] (a LinearSVC's
+ * decision_function > 0 means classes_[1]); otherwise the columns follow the class labels.
+ */
+export function scoreColumnLabels(classLabels: readonly (number | string)[], columns: number): string[] {
+  if (columns === 1 && classLabels.length === 2) return [String(classLabels[1])];
+  return Array.from({ length: columns }, (_v, c) => String(classLabels[c] ?? c));
 }
 
 /** Reads a (dotted) field of a Struct or a map value; undefined when absent. */
@@ -263,8 +278,8 @@ export class Score implements Transformation {
       return undefined;
     }
     const field = model.control.output.field ?? this.predictionField;
-    const labels = model.classLabels ?? [];
     const k = p.nClasses ?? 0;
+    const columns = scoreColumnLabels(model.classLabels ?? [], k);
     const m = p.valuesPerRow ?? 1;
     for (let n = 0; n < ok.length; n++) {
       const i = ok[n]!;
@@ -273,10 +288,10 @@ export class Score implements Transformation {
         pred.value = p.values ? (m === 1 ? p.values[n] : p.values[n * m]) : null;
       } else {
         pred.label = p.labels ? p.labels[n] : null;
-        if (this.withProbabilities && p.probabilities && k > 0) {
-          const probs: Record<string, number> = {};
-          for (let c = 0; c < k; c++) probs[String(labels[c] ?? c)] = p.probabilities[n * k + c]!;
-          pred.probabilities = probs;
+        if (this.withProbabilities && model.scores && p.probabilities && k > 0) {
+          const scores: Record<string, number> = {};
+          for (let c = 0; c < k; c++) scores[columns[c]!] = p.probabilities[n * k + c]!;
+          pred[SCORE_FIELD[model.scores]] = scores;
         }
       }
       out[i] = this.withPrediction(records[i]!, model, field, pred);
@@ -290,10 +305,10 @@ export class Score implements Transformation {
     if (r.value instanceof Struct) {
       const regressor = model.kind === 'regressor';
       const labelKind: LabelKind = regressor ? 'none' : typeof model.classLabels?.[0] === 'number' ? 'int' : 'string';
-      const probs = !regressor && this.withProbabilities && model.hasProbabilities;
-      const shape = `${field}|${labelKind}|${probs}|${regressor}`;
+      const scores = !regressor && this.withProbabilities ? model.scores : undefined;
+      const shape = `${field}|${labelKind}|${scores}|${regressor}`;
       let predSchema = this.predSchemas.get(shape);
-      if (!predSchema) this.predSchemas.set(shape, (predSchema = predictionSchema(labelKind, probs, regressor)));
+      if (!predSchema) this.predSchemas.set(shape, (predSchema = predictionSchema(labelKind, scores, regressor)));
       const inSchema = r.value.schema;
       let byShape = this.schemaCache.get(inSchema);
       if (!byShape) this.schemaCache.set(inSchema, (byShape = new Map()));

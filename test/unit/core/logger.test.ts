@@ -18,4 +18,19 @@ describe('log registry', () => {
     expect(LogRegistry.parseLevel('warn')).toBe('WARN');
     expect(LogRegistry.parseLevel('LOUD')).toBeUndefined();
   });
+
+  it('setting the level a logger already has changes nothing, like Connect: not listed, last_modified kept', () => {
+    const logs = new LogRegistry('INFO', () => undefined);
+    logs.logger('a.b');
+    expect(logs.setLevel('a', 'INFO')).toEqual([]);
+    expect(logs.list()['a.b']).toEqual({ level: 'INFO', last_modified: null });
+    expect(logs.list()['a']).toEqual({ level: 'INFO', last_modified: null });
+    // still inherits: a later root change reaches it
+    logs.setLevel('root', 'WARN');
+    expect(logs.effective('a.b').level).toBe('WARN');
+    // only the logger that differs is changed and listed
+    logs.setLevel('a.b', 'DEBUG');
+    expect(logs.setLevel('a', 'DEBUG').sort()).toEqual(['a']);
+    expect(logs.setLevel('a', 'DEBUG')).toEqual([]);
+  });
 });

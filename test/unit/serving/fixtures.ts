@@ -20,6 +20,8 @@ export interface FixtureMeta {
     rows: number[][];
     labels?: (number | string)[];
     probabilities?: number[][];
+    /** classifiers without probabilities: decision_function (one value per row for two classes) */
+    decisionScores?: number[] | number[][];
     values?: number[];
   };
 }
@@ -33,6 +35,8 @@ export const FIXTURES = [
   'iris-mismatch-3f',
   'wine-alcohol-ridge',
   'banknote-logreg',
+  'banknote-linearsvc',
+  'iris-linearsvc',
 ] as const;
 export type FixtureName = (typeof FIXTURES)[number];
 

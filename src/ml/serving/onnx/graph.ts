@@ -26,7 +26,7 @@ import {
 const MODEL = { irVersion: 1, opsetImport: 8, graph: 7 } as const;
 const GRAPH = { node: 1, name: 2, input: 11, output: 12, valueInfo: 13, initializer: 5 } as const;
 const NODE = { input: 1, output: 2, name: 3, opType: 4, attribute: 5, domain: 7 } as const;
-const ATTR = { name: 1, ints: 8, strings: 9 } as const;
+const ATTR = { name: 1, s: 4, ints: 8, strings: 9 } as const;
 const VALUE_INFO = { name: 1, type: 2 } as const;
 const TYPE = { tensorType: 1, sequenceType: 4, mapType: 5 } as const;
 const TENSOR_TYPE = { elemType: 1, shape: 2 } as const;
@@ -46,8 +46,12 @@ export interface GraphNode {
   readonly domain: string;
   readonly inputs: string[];
   readonly outputs: string[];
-  /** `classlabels_*` attributes, the only attributes we read. */
+  /** `classlabels_*` attributes (ai.onnx.ml nodes). */
   readonly classLabels?: ClassLabels;
+  /** `post_transform` of ai.onnx.ml classifiers: NONE, LOGISTIC, SOFTMAX, SOFTMAX_ZERO, PROBIT. */
+  readonly postTransform?: string;
+  /** names of the node's attributes (ai.onnx.ml nodes), e.g. to see whether an SVM has `prob_a`. */
+  readonly attributeNames?: string[];
   readonly raw: Field;
 }
 
@@ -116,7 +120,9 @@ function parseNode(f: Field): GraphNode {
   const opType = stringField(nf, NODE.opType) ?? '';
   const domain = stringField(nf, NODE.domain) ?? '';
   const isMl = domain === ML_DOMAIN;
+  const attributes = isMl ? nf.filter((x) => x.no === NODE.attribute).map((a) => readFields(a.bytes)) : [];
   const classLabels = isMl ? readClassLabels(nf.filter((x) => x.no === NODE.attribute)) : undefined;
+  const postTransform = attributes.find((a) => stringField(a, ATTR.name) === 'post_transform');
   return {
     name: stringField(nf, NODE.name) ?? '',
     opType,
@@ -124,6 +130,8 @@ function parseNode(f: Field): GraphNode {
     inputs: stringFields(nf, NODE.input),
     outputs: stringFields(nf, NODE.output),
     ...(classLabels ? { classLabels } : {}),
+    ...(postTransform ? { postTransform: stringField(postTransform, ATTR.s) ?? 'NONE' } : {}),
+    ...(isMl ? { attributeNames: attributes.map((a) => stringField(a, ATTR.name) ?? '') } : {}),
     raw: f,
   };
 }
@@ -278,6 +286,42 @@ export function prepareModel(bytes: Uint8Array): PreparedModel {
     );
   }
   return { bytes: encodeFields(newModel), rewrites, classLabels: classLabels ?? rewrites[0]!.classLabels, summary };
+}
+
+/**
+ * What the score tensor of a classifier holds. scikit-learn classifiers without predict_proba
+ * (LinearSVC, RidgeClassifier, SVC without probability=True) are exported by skl2onnx with an
+ * output named `probabilities` that carries decision-function values; presenting those as
+ * probabilities would be a lie (negative "probabilities", a single column for two classes).
+ */
+export type ScoreKind = 'probabilities' | 'decision_scores';
+
+/** Operators that pass a score tensor on unchanged in meaning (selection, type, shape, ZipMap). */
+const PASS_THROUGH = new Set(['Identity', 'Cast', 'ArrayFeatureExtractor', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'ZipMap']);
+
+/**
+ * Follows `output` back to the ai.onnx.ml classifier that produced it and reads what it emits:
+ * a LinearClassifier or SVMClassifier with post_transform NONE (and, for SVMs, no Platt
+ * calibration `prob_a`) emits decision scores; any squashing (LOGISTIC, SOFTMAX, ...), a Platt
+ * calibration, a tree ensemble (class vote fractions) or a Normalizer on the way yields
+ * probabilities. A graph that reaches no such classifier is taken at its word (probabilities).
+ */
+export function scoreKindOf(summary: GraphSummary, output: string): ScoreKind {
+  const producer = new Map<string, GraphNode>();
+  for (const n of summary.nodes) for (const o of n.outputs) producer.set(o, n);
+  let current = output;
+  for (let hops = 0; hops < summary.nodes.length; hops++) {
+    const node = producer.get(current);
+    if (!node) return 'probabilities';
+    if (node.domain === ML_DOMAIN && (node.opType === 'LinearClassifier' || node.opType === 'SVMClassifier')) {
+      const squashed = (node.postTransform ?? 'NONE') !== 'NONE';
+      const calibrated = node.opType === 'SVMClassifier' && (node.attributeNames ?? []).includes('prob_a');
+      return squashed || calibrated ? 'probabilities' : 'decision_scores';
+    }
+    if (node.opType === 'Normalizer' || !PASS_THROUGH.has(node.opType) || node.inputs.length === 0) return 'probabilities';
+    current = node.inputs[0]!;
+  }
+  return 'probabilities';
 }
 
 export { ProtobufError };

@@ -5,7 +5,7 @@
  * This module blocks the thread it runs on while inferring; the pool runs it in worker threads.
  */
 import * as ort from 'onnxruntime-node';
-import { OnnxGraphError, PreparedModel, prepareModel } from './graph';
+import { OnnxGraphError, PreparedModel, prepareModel, scoreKindOf } from './graph';
 import { ClassLabels, LoadOptions, ModelInfo, ModelKey, Prediction, ServingError, TensorInfo, isPlainArrayBuffer, keyString } from './types';
 
 export interface SessionTuning {
@@ -220,7 +220,7 @@ function describe(key: ModelKey, session: ort.InferenceSession, prepared: Prepar
     ...(classLabels ? { classLabels } : {}),
     zipMapOutputs,
     ...(labelOutput ? { labelOutput } : {}),
-    ...(probabilityOutput ? { probabilityOutput } : {}),
+    ...(probabilityOutput ? { probabilityOutput, scoreKind: scoreKindOf(prepared.summary, probabilityOutput) } : {}),
     ...(valueOutput ? { valueOutput, valuesPerRow } : {}),
     bytes: prepared.bytes.length,
   };

@@ -1,7 +1,7 @@
 /** Shared types of the ONNX serving layer (main thread and inference workers). */
-import type { ClassLabels } from './graph';
+import type { ClassLabels, ScoreKind } from './graph';
 
-export type { ClassLabels };
+export type { ClassLabels, ScoreKind };
 
 /**
  * A model in the pool is a (model id, version) pair: versions of one model live side by side.
@@ -50,6 +50,11 @@ export interface ModelInfo {
   /** Which outputs the pool reads. */
   readonly labelOutput?: string;
   readonly probabilityOutput?: string;
+  /**
+   * What the probability output holds: class probabilities, or decision scores of a classifier
+   * that has no probabilities (LinearSVC and friends). Set with probabilityOutput.
+   */
+  readonly scoreKind?: ScoreKind;
   readonly valueOutput?: string;
   /** Columns of the value output per row (1 for a plain regressor). */
   readonly valuesPerRow?: number;
