@@ -209,6 +209,15 @@ export function validateConnectorConfig(given: Readonly<Record<string, string | 
 
   // the connector's own keys, then its custom validation
   addDef(connector.configDef);
+  // exactly-once needs a sink that writes to Kafka only through the task's producer (it then has
+  // the processing.guarantee key, api/config.ts EXACTLY_ONCE_CONFIG_DEF); any other sink refuses it
+  const guarantee = config['processing.guarantee'];
+  if (guarantee !== undefined && guarantee.trim() !== 'at_least_once' && !connector.configDef.some((k) => k.name === 'processing.guarantee')) {
+    reports.push({
+      key: null, name: 'processing.guarantee', value: guarantee,
+      errors: [`Invalid value ${guarantee} for configuration processing.guarantee: ${connector.className} cannot take part in exactly-once processing: it does not write to Kafka through the task's producer (only sinks whose output is Kafka, such as io.kappa.connect.kafka.KafkaTopicSinkConnector, accept exactly_once_v2)`],
+    });
+  }
   try {
     const custom = connector.create().validate?.(config) ?? {};
     for (const [key, errs] of Object.entries(custom)) {

@@ -6,7 +6,7 @@
 import type { PluginKafka } from '../api';
 import type { KafkaClient } from './port';
 
-export function followerPluginKafka(client: KafkaClient, groupPrefix: string): PluginKafka {
+export function followerPluginKafka(client: KafkaClient, groupPrefix: string, options: { readCommitted?: boolean } = {}): PluginKafka {
   let followers = 0;
   return {
     send: (records) => client.send(records.map((r) => ({ ...r, headers: r.headers ? { ...r.headers } : undefined }))),
@@ -16,6 +16,6 @@ export function followerPluginKafka(client: KafkaClient, groupPrefix: string): P
       replicationFactor: o.replicationFactor ?? -1,
       config: o.compact ? { 'cleanup.policy': 'compact' } : undefined,
     }]),
-    followTopics: (topics, onRecord) => client.topicReader([...topics], onRecord, `${groupPrefix}-follower-${process.pid}-${Date.now()}-${followers++}`),
+    followTopics: (topics, onRecord) => client.topicReader([...topics], onRecord, `${groupPrefix}-follower-${process.pid}-${Date.now()}-${followers++}`, options),
   };
 }

@@ -68,6 +68,8 @@ export interface FetchedBatch {
 
 export interface GroupConsumerOptions {
   groupId: string;
+  /** read_committed: records of aborted transactions are skipped (exactly-once pipelines downstream) */
+  readCommitted?: boolean;
   clientId: string;
   topics?: string[];
   topicsRegex?: RegExp;
@@ -109,6 +111,8 @@ export interface GroupConsumer {
   commit(offsets: TopicPartitionOffset[]): Promise<void>;
   /** leaves the group and closes every connection; after it resolves no request of this member is sent. Idempotent. */
   stop(): Promise<void>;
+  /** the committed offsets of the given partitions (for a task that must go back to them) */
+  committed(partitions: TopicPartition[]): Promise<TopicPartitionOffset[]>;
 }
 
 /**
@@ -120,6 +124,29 @@ export interface RecordProducer {
   send(messages: readonly OutgoingMessage[]): Promise<void>;
   flush(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * A task's transactional producer (`processing.guarantee=exactly_once_v2`): everything sent between
+ * two commits — outputs, DLQ records, state checkpoints — and the consumer group's input offsets
+ * become visible together or not at all. A transaction starts with the first send after a commit;
+ * `sendOffsets` adds the input offsets with the consumer group's generation (KIP-447), so a task
+ * instance that lost its partitions cannot commit them any more; a newer instance with the same
+ * transactional id fences an older one (its next send or commit fails).
+ */
+export interface TransactionalProducer extends RecordProducer {
+  readonly inTransaction: boolean;
+  sendOffsets(consumer: GroupConsumer, offsets: TopicPartitionOffset[]): Promise<void>;
+  /** waits for every send of the transaction, then commits it */
+  commit(): Promise<void>;
+  /** aborts the transaction (its records are never read by read_committed consumers) */
+  abort(): Promise<void>;
+}
+
+export interface TransactionalProducerOptions extends RecordProducerOptions {
+  /** stable per task, so that a restarted task fences its predecessor */
+  transactionalId: string;
+  transactionTimeoutMs: number;
 }
 
 export interface RecordProducerOptions {
@@ -190,8 +217,10 @@ export interface KafkaClient {
   /** Sends with the shared producer, resolving when all records are acknowledged (acks=all). */
   send(messages: readonly OutgoingMessage[]): Promise<void>;
   producer(options: RecordProducerOptions): RecordProducer;
+  /** a task's transactional producer; the kafkajs adapter has none (exactly-once needs kafka.client=platformatic) */
+  transactionalProducer(options: TransactionalProducerOptions): TransactionalProducer;
   groupConsumer(options: GroupConsumerOptions): GroupConsumer;
-  topicReader(topics: string[], onMessage: (m: ConsumedMessage) => void, groupId: string): TopicReader;
+  topicReader(topics: string[], onMessage: (m: ConsumedMessage) => void, groupId: string, options?: { readCommitted?: boolean }): TopicReader;
   /** A member of a group with its own protocol type (worker clusters). */
   groupMembership(options: GroupMembershipOptions): GroupMembership;
   /** The narrow Kafka access given to plugins (src/api PluginKafka). */

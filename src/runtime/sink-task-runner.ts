@@ -18,7 +18,7 @@
  * and after it stay uncommitted, so a restart resumes from it.
  */
 import type { ConfigMap, Converter, Logger, ProducedRecord, SchemaAndValue, SinkRecord, SinkTask, SinkConnectorDescriptor, TransformationContext } from '../api';
-import type { ConsumedMessage, GroupConsumer, KafkaClient, RecordProducer, TopicPartitionOffset } from '../kafka/port';
+import type { ConsumedMessage, GroupConsumer, KafkaClient, RecordProducer, TopicPartitionOffset, TransactionalProducer } from '../kafka/port';
 import { ErrorHandler, isRetriable, traceOf, type ErrorHandlingConfig } from './errors';
 import { stepApplies, closeChain, type ChainStep } from './transformation-chain';
 import { withPrefix } from '../config/parse';
@@ -51,6 +51,24 @@ export interface SinkTaskRunnerOptions {
   onStateChange(state: TaskState, trace?: string): void;
   onTopicSeen(topic: string): void;
   transformationContext: TransformationContext;
+  /**
+   * processing.guarantee=exactly_once_v2: everything a commit interval produces (outputs, DLQ
+   * records, state checkpoints) and the input offsets commit in one Kafka transaction.
+   */
+  exactlyOnce?: { transactionalId: string; transactionTimeoutMs: number; commitIntervalMs: number };
+  /**
+   * The task must start over from its committed state (exactly-once: partitions moved away while
+   * a transaction held their records); the owner builds a new runner. Without it the task fails.
+   */
+  onRestartNeeded?(reason: string): void;
+}
+
+/** Exactly-once counters, shown in the task's status and metrics. */
+export interface TransactionStats {
+  commits: number;
+  aborts: number;
+  /** mean time from the first send of a transaction to its commit */
+  avgTransactionMs: number;
 }
 
 /** A tiny serial executor: batch processing and the parts of a commit that hold processing never overlap. */
@@ -73,6 +91,10 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
 export class SinkTaskRunner {
   private consumer?: GroupConsumer;
   private producer?: RecordProducer;
+  /** set with exactly_once_v2: the producer, seen as transactional */
+  private tx?: TransactionalProducer;
+  private readonly txStats = { commits: 0, aborts: 0, totalMs: 0, openedAt: 0 };
+  private restartRequested?: string;
   private task?: SinkTask;
   private readonly errorHandler: ErrorHandler;
   private readonly serial = new Serial();
@@ -104,10 +126,31 @@ export class SinkTaskRunner {
     return this.failed ? 'FAILED' : this.paused ? 'PAUSED' : 'RUNNING';
   }
 
+  get transactions(): TransactionStats | undefined {
+    if (!this.tx) return undefined;
+    const s = this.txStats;
+    return { commits: s.commits, aborts: s.aborts, avgTransactionMs: s.commits === 0 ? 0 : s.totalMs / s.commits };
+  }
+
+  /** Sends records of a transformation (a state checkpoint) with the task's producer: in the open transaction under exactly-once. */
+  async sendWithTask(records: readonly ProducedRecord[]): Promise<void> {
+    this.noteTransactionStart();
+    await this.producer!.send(records);
+  }
+
+  private noteTransactionStart(): void {
+    if (this.tx && !this.tx.inTransaction) this.txStats.openedAt = Date.now();
+  }
+
   async start(): Promise<void> {
     const o = this.o;
     try {
-      const producer = o.kafka.producer({ clientId: `connector-producer-${o.connector}-${o.taskId}`, overrides: withPrefix(o.connectorConfig, 'producer.override.') });
+      const clientId = `connector-producer-${o.connector}-${o.taskId}`;
+      const overrides = withPrefix(o.connectorConfig, 'producer.override.');
+      if (o.exactlyOnce) {
+        this.tx = o.kafka.transactionalProducer({ clientId, overrides, transactionalId: o.exactlyOnce.transactionalId, transactionTimeoutMs: o.exactlyOnce.transactionTimeoutMs });
+      }
+      const producer: RecordProducer = this.tx ?? o.kafka.producer({ clientId, overrides });
       this.producer = producer;
       this.task = o.descriptor.createTask();
       await this.task.start(o.taskConfig, {
@@ -115,23 +158,33 @@ export class SinkTaskRunner {
         taskId: o.taskId,
         logger: o.logger,
         producer: {
-          send: async (records: readonly ProducedRecord[]) => { await producer.send(records); await producer.flush(); },
-          enqueue: (records: readonly ProducedRecord[]) => producer.send(records),
+          send: async (records: readonly ProducedRecord[]) => { this.noteTransactionStart(); await producer.send(records); await producer.flush(); },
+          enqueue: (records: readonly ProducedRecord[]) => { this.noteTransactionStart(); return producer.send(records); },
           flush: () => producer.flush(),
         },
         failTask: (e) => this.fail(e, 'the sink task'),
         keyConverter: o.keyConverter,
         valueConverter: o.valueConverter,
       });
-      for (const step of o.chain) if (step.transformation.open) await step.transformation.open(o.transformationContext);
-      if (this.stopped || this.failed) return;
+      for (const step of o.chain) {
+        const t = step.transformation;
+        if (t.open) await this.untilKafkaAnswers(`opening transformation ${step.alias}`, () => t.open!(o.transformationContext));
+        if (this.stopped || this.failed) return;
+      }
       this.consumer = o.kafka.groupConsumer({
         groupId: `connect-${o.connector}`,
         clientId: `connector-consumer-${o.connector}-${o.taskId}`,
         topics: o.topics.length > 0 ? o.topics : undefined,
         topicsRegex: o.topicsRegex ? new RegExp(`^(?:${o.topicsRegex})$`) : undefined,
         overrides: withPrefix(o.connectorConfig, 'consumer.override.'),
+        // exactly-once reads what upstream transactions committed only (Kafka Streams does the same)
+        readCommitted: !!o.exactlyOnce,
         onRevoked: (revoked) => {
+          // Exactly-once: the open transaction holds records of the revoked partitions, which can no
+          // longer be committed with their offsets: the task starts over from its committed state.
+          if (this.tx && this.tx.inTransaction && revoked.some((r) => this.putOffsets.has(partitionKey(r.topic, r.partition)))) {
+            this.restartRequested ??= `partitions ${revoked.map((r) => `${r.topic}-${r.partition}`).join(', ')} moved to another task while a transaction held their records`;
+          }
           // Never commit for partitions this task no longer owns: that could move another task's position back.
           for (const r of revoked) this.putOffsets.delete(partitionKey(r.topic, r.partition));
         },
@@ -143,13 +196,36 @@ export class SinkTaskRunner {
       // report RUNNING once the member is in its group (it may wait there while the broker is away)
       await this.consumer.start();
       if (this.stopped || this.failed) return;
+      const interval = o.exactlyOnce ? Math.max(10, Math.min(o.exactlyOnce.commitIntervalMs, 1000)) : Math.max(100, Math.min(o.offsetFlushIntervalMs, 1000));
       this.commitTimer = setInterval(() => { void this.serial.run(() => this.commitIfDue())
-        .catch((e) => this.fail(e as Error, 'the offset commit')); }, Math.max(100, Math.min(o.offsetFlushIntervalMs, 1000)));
+        .catch((e) => this.fail(e as Error, 'the offset commit')); }, interval);
       this.commitTimer.unref();
       o.onStateChange(this.paused ? 'PAUSED' : 'RUNNING', this.degradedReason);
       this.looping = this.loop();
     } catch (e) {
       this.fail(e as Error, 'the task start');
+    }
+  }
+
+  /**
+   * Runs a start step that needs Kafka (a transformation creating its topics or reading its state),
+   * again and again while Kafka is unreachable: a task that starts during a broker outage waits
+   * for the broker (status UNASSIGNED with the reason) instead of failing for good.
+   */
+  private async untilKafkaAnswers(what: string, step: () => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await step();
+        return;
+      } catch (e) {
+        if (this.stopped || !this.o.kafka.isRetriable(e)) throw e;
+        if (attempt === 1) {
+          const reason = `Kafka is unreachable while ${what}: ${(e as Error).message}. The task keeps trying and starts by itself.`;
+          this.o.logger.warn(reason);
+          this.o.onStateChange('UNASSIGNED', reason);
+        }
+        await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** Math.min(5, attempt))));
+      }
     }
   }
 
@@ -173,7 +249,20 @@ export class SinkTaskRunner {
       } finally {
         consumer.release(batch);
       }
+      if (this.restartRequested) await this.startOver(this.restartRequested);
     }
+  }
+
+  /** Exactly-once after a rebalance: abort the open transaction, close everything, let the owner build the task anew. */
+  private async startOver(reason: string): Promise<void> {
+    if (this.stopped || this.failed) return;
+    this.o.logger.info(`The task starts over from its committed state: ${reason}`);
+    if (!this.o.onRestartNeeded) {
+      this.fail(new Error(`the task must start over (${reason}); restart it`), 'a rebalance');
+      return;
+    }
+    await this.shutdown(false);
+    this.o.onRestartNeeded(reason);
   }
 
   private waitForResume(): Promise<void> {
@@ -388,7 +477,33 @@ export class SinkTaskRunner {
   }
 
   private async commitIfDue(): Promise<void> {
-    if (Date.now() - this.lastCommit >= this.o.offsetFlushIntervalMs) await this.commitNow(false);
+    const interval = this.o.exactlyOnce ? this.o.exactlyOnce.commitIntervalMs : this.o.offsetFlushIntervalMs;
+    if (Date.now() - this.lastCommit >= interval) await this.commitNow(false);
+  }
+
+  /**
+   * Exactly-once: outputs and DLQ records acknowledged, the stateful transformations' checkpoints
+   * sent into the transaction, the input offsets added with the group's generation, then the
+   * transaction committed. Any failure aborts it and fails the task; a restart resumes from the
+   * last committed transaction (outputs of the aborted one are never read by read_committed readers).
+   */
+  private async commitTransaction(offsets: TopicPartitionOffset[], consumer: GroupConsumer, forget: () => void): Promise<void> {
+    const tx = this.tx!;
+    if (!tx.inTransaction && offsets.length === 0) return;
+    try {
+      await this.flushAll();
+      for (const step of this.o.chain) if (step.transformation.preCommit) await step.transformation.preCommit(offsets);
+      await tx.sendOffsets(consumer, offsets.filter((o) => consumer.owns(o.topic, o.partition)));
+      await tx.commit();
+    } catch (e) {
+      this.txStats.aborts++;
+      await tx.abort();
+      throw e;
+    }
+    this.txStats.commits++;
+    if (this.txStats.openedAt > 0) this.txStats.totalMs += Date.now() - this.txStats.openedAt;
+    this.txStats.openedAt = 0;
+    forget();
   }
 
   /** The sink and the producer (outputs, DLQ records) make everything given to them durable. */
@@ -404,7 +519,8 @@ export class SinkTaskRunner {
    */
   private async commitNow(hold: boolean): Promise<void> {
     this.lastCommit = Date.now();
-    if (this.putOffsets.size === 0 || !this.task || !this.consumer) return;
+    if (!this.task || !this.consumer) return;
+    if (this.putOffsets.size === 0 && !this.tx?.inTransaction) return;
     const offsets = [...this.putOffsets.values()];
     const consumer = this.consumer;
     const forget = () => {
@@ -413,6 +529,8 @@ export class SinkTaskRunner {
         if (this.putOffsets.get(key) === o) this.putOffsets.delete(key);
       }
     };
+    // the transaction commit runs on the serial executor: no batch adds to it meanwhile
+    if (this.tx) return this.commitTransaction(offsets, consumer, forget);
     if (hold || this.statefulChain) {
       await this.committing;
       await this.flushAll();
@@ -488,8 +606,13 @@ export class SinkTaskRunner {
         }).then(() => 'ok' as const, (e: Error) => { this.o.logger.warn(`final commit failed: ${e.message}`); return 'failed' as const; }), timeout);
         if (done === 'timeout') this.o.logger.warn(`the final flush and commit did not finish within ${timeout} ms; uncommitted records will be delivered again`);
       }
+      // a transaction left open (failure, or a stop that could not commit) is aborted now rather than at its timeout
+      if (this.tx?.inTransaction) {
+        this.txStats.aborts++;
+        await this.tx.abort().catch(() => undefined);
+      }
       await this.consumer?.stop();
-      await this.looping?.catch(() => undefined);
+      if (!this.restartRequested) await this.looping?.catch(() => undefined);
       await this.producer?.close().catch(() => undefined);
       try { await this.task?.stop(); } catch (e) { this.o.logger.warn(`task stop failed: ${(e as Error).message}`); }
       await closeChain(this.o.chain).catch(() => undefined);

@@ -3,8 +3,10 @@
  * transformation chain, its error handling. The same code runs in a task's worker thread and,
  * with `kappa.task.threads=false`, in the worker's main thread.
  */
-import type { SinkConnectorDescriptor } from '../api';
-import { ConfigException } from '../api';
+import type { PluginKafka, SinkConnectorDescriptor } from '../api';
+import { ConfigException, EXACTLY_ONCE_CONFIG_DEF } from '../api';
+import { parseConfig } from '../config/parse';
+import { followerPluginKafka } from '../kafka/plugin-kafka';
 import { parseFramework } from '../config/connector-config';
 import type { WorkerConfig } from '../config/worker-config';
 import type { KafkaClient } from '../kafka/port';
@@ -38,6 +40,18 @@ export function errorHandlingConfig(config: Readonly<Record<string, string>>): E
   };
 }
 
+/** The connector's exactly-once settings (api/config.ts EXACTLY_ONCE_CONFIG_DEF), or undefined for at-least-once. */
+export function exactlyOnceSettings(spec: TaskSpec, groupId: string): { transactionalId: string; transactionTimeoutMs: number; commitIntervalMs: number } | undefined {
+  const { values } = parseConfig(EXACTLY_ONCE_CONFIG_DEF, spec.connectorConfig);
+  if (values['processing.guarantee'] !== 'exactly_once_v2') return undefined;
+  return {
+    // stable per task: a restarted instance, here or on another worker, fences the one before it
+    transactionalId: `kappa-${groupId}-${spec.connector}-${spec.taskId}`,
+    transactionTimeoutMs: values['transaction.timeout.ms'] as number,
+    commitIntervalMs: values['commit.interval.ms'] as number,
+  };
+}
+
 export async function createSinkTaskRunner(spec: TaskSpec, env: TaskEnvironment, events: TaskEvents): Promise<SinkTaskRunner> {
   const { connector: name, taskId: id, connectorConfig: config } = spec;
   const cls = config['connector.class'] ?? '';
@@ -50,6 +64,12 @@ export async function createSinkTaskRunner(spec: TaskSpec, env: TaskEnvironment,
   ]);
   const chain = buildChain(config, env.registry);
   const logger = env.logs.logger('io.kappa.connect.runtime.WorkerSinkTask', `${name}|task-${id}`);
+  const exactlyOnce = exactlyOnceSettings(spec, env.workerConfig.groupId);
+  // Under exactly-once a transformation's writes (state checkpoints, model publications) go into the
+  // task's transaction, and what it reads back is what committed transactions wrote.
+  const pluginKafka: PluginKafka = exactlyOnce
+    ? { ...followerPluginKafka(env.kafka, `connect-${name}-${id}`, { readCommitted: true }), send: (records) => runner.sendWithTask(records) }
+    : env.kafka.pluginKafka(`connect-${name}-${id}`);
   const runner: SinkTaskRunner = new SinkTaskRunner({
     connector: name,
     taskId: id,
@@ -71,12 +91,14 @@ export async function createSinkTaskRunner(spec: TaskSpec, env: TaskEnvironment,
     logger,
     onStateChange: (state, trace) => events.onStateChange(state, trace),
     onTopicSeen: (topic) => events.onTopicSeen(topic),
+    exactlyOnce,
+    onRestartNeeded: events.onRestartNeeded ? (reason) => events.onRestartNeeded!(reason) : undefined,
     transformationContext: {
       connectorName: name,
       taskId: id,
       workerId: env.workerConfig.workerId,
       logger: env.logs.logger('io.kappa.connect.runtime.Transformation', `${name}|task-${id}`),
-      kafka: env.kafka.pluginKafka(`connect-${name}-${id}`),
+      kafka: pluginKafka,
       workerConfig: env.workerConfig.raw,
       reportWarning: (message) => {
         // Shown in the task status as `trace` while the task keeps RUNNING (e.g. a refused model version).

@@ -117,24 +117,28 @@ export class InlineTask implements TaskHandle {
   }
 
   start(): Promise<void> {
-    this.building ??= (async () => {
-      try {
-        this.runner = await createSinkTaskRunner(this.spec, this.env, {
-          onStateChange: (state, trace) => { if (!this.stopping || state === 'FAILED') this.events.onStateChange(state, trace); },
-          onTopicSeen: (t) => this.events.onTopicSeen(t),
-          onWarning: (m) => { if (!this.stopping) this.events.onWarning(m); },
-        });
-      } catch (e) {
-        this.failedTrace = traceOf(e as Error);
-        this.env.logs.logger('io.kappa.connect.runtime.WorkerSinkTask', `${this.spec.connector}|task-${this.spec.taskId}`)
-          .error(`Failed to start task ${this.spec.connector}-${this.spec.taskId}: ${(e as Error).message}`);
-        this.events.onStateChange('FAILED', this.failedTrace);
-        return;
-      }
-      if (this.stopping) return;
-      void this.runner.start();
-    })();
+    this.building ??= this.build();
     return this.building;
+  }
+
+  private async build(): Promise<void> {
+    try {
+      this.runner = await createSinkTaskRunner(this.spec, this.env, {
+        onStateChange: (state, trace) => { if (!this.stopping || state === 'FAILED') this.events.onStateChange(state, trace); },
+        onTopicSeen: (t) => this.events.onTopicSeen(t),
+        onWarning: (m) => { if (!this.stopping) this.events.onWarning(m); },
+        // exactly-once after a rebalance: the runner has closed itself; build the task anew
+        onRestartNeeded: () => { if (!this.stopping) this.building = this.build(); },
+      });
+    } catch (e) {
+      this.failedTrace = traceOf(e as Error);
+      this.env.logs.logger('io.kappa.connect.runtime.WorkerSinkTask', `${this.spec.connector}|task-${this.spec.taskId}`)
+        .error(`Failed to start task ${this.spec.connector}-${this.spec.taskId}: ${(e as Error).message}`);
+      this.events.onStateChange('FAILED', this.failedTrace);
+      return;
+    }
+    if (this.stopping) return;
+    void this.runner.start();
   }
 
   pause(): void {

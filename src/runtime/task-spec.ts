@@ -22,6 +22,8 @@ export interface TaskEvents {
   onTopicSeen(topic: string): void;
   /** a problem shown in the task status while it keeps running (e.g. a refused model version) */
   onWarning(message: string): void;
+  /** the task asks to be built anew from its committed state (exactly-once after a rebalance) */
+  onRestartNeeded?(reason: string): void;
 }
 
 /** The herder's handle on a task, wherever it runs. */

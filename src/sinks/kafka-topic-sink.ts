@@ -7,14 +7,16 @@
  * one travels); flush() resolves when the broker has acknowledged everything put (acks=all), so
  * offsets are committed only for records Kafka has.
  */
-import type { ConfigMap, ProducedRecord, SinkConnector, SinkConnectorDescriptor, SinkRecord, SinkTask, SinkTaskContext } from '../api';
+import { EXACTLY_ONCE_CONFIG_DEF, type ConfigDef, type ConfigMap, type ProducedRecord, type SinkConnector, type SinkConnectorDescriptor, type SinkRecord, type SinkTask, type SinkTaskContext } from '../api';
 import { parseConfigOrThrow, validators } from '../config/parse';
 import { BUILTIN_PLUGIN_VERSION } from '../api/version';
 
-const configDef = [
+const configDef: ConfigDef = [
   { name: 'target.topic', type: 'STRING', importance: 'HIGH', documentation: 'Topic to write to; ${topic} is replaced by the record\'s topic (after transformations).', group: 'Target', orderInGroup: 1, width: 'LONG', displayName: 'Target topic' },
   { name: 'target.partition', type: 'STRING', default: 'same', importance: 'MEDIUM', documentation: "'same' writes to the record's own partition number (keeps partition order; the target needs at least as many partitions); 'key' lets the producer choose by key.", group: 'Target', orderInGroup: 2, width: 'SHORT', displayName: 'Target partition', validator: validators.oneOf('same', 'key'), recommendedValues: ['same', 'key'] },
-] as const;
+  // writes only through the task's producer: it can take part in exactly-once
+  ...EXACTLY_ONCE_CONFIG_DEF,
+];
 
 class KafkaTopicSinkConnector implements SinkConnector {
   private config: ConfigMap = {};

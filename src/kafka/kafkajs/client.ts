@@ -13,7 +13,7 @@ import {
   requestShareLimit, splitForRequests,
   type ConsumedMessage, type FetchedBatch, type GroupConsumer, type GroupConsumerOptions, type GroupMembership, type GroupMembershipOptions, type KafkaClient,
   type KafkaClientOptions, type OutgoingMessage, type RecordProducer, type RecordProducerOptions, type TopicReader,
-  type TopicPartitionOffset, type TopicSpec,
+  type TopicPartitionOffset, type TopicSpec, type TransactionalProducer, type TransactionalProducerOptions,
 } from '../port';
 import { followerPluginKafka } from '../plugin-kafka';
 import { describeTopicErrors } from '../topic-errors';
@@ -266,6 +266,10 @@ export class KafkajsClient implements KafkaClient {
     };
   }
 
+  transactionalProducer(_options: TransactionalProducerOptions): TransactionalProducer {
+    throw new Error('processing.guarantee=exactly_once_v2 needs the worker property kafka.client=platformatic (the kafkajs adapter has no KIP-447 transactions)');
+  }
+
   /**
    * kafkajs calls eachBatch one batch at a time and waits for it: the batch is queued for next()
    * and eachBatch resolves when the runtime releases it (heartbeating meanwhile). A crash is never
@@ -392,6 +396,10 @@ export class KafkajsClient implements KafkaClient {
         r?.();
       },
       owns: (topic, partition) => owned.has(`${topic}:${partition}`),
+      committed: async (partitions) => {
+        const all = await this.groupOffsets(opts.groupId);
+        return all.filter((o) => partitions.some((p) => p.topic === o.topic && p.partition === o.partition));
+      },
       pause: () => {
         paused = true;
         const topics = [...knownTopics, ...regexTopics];

@@ -10,6 +10,7 @@ import {
   requestShareLimit, splitForRequests,
   type ConsumedMessage, type GroupConsumer, type GroupConsumerOptions, type GroupMembership, type GroupMembershipOptions, type KafkaClient, type KafkaClientOptions,
   type OutgoingMessage, type RecordProducer, type RecordProducerOptions, type TopicPartitionOffset, type TopicReader, type TopicSpec,
+  type TransactionalProducer, type TransactionalProducerOptions,
 } from '../port';
 import { describeTopicErrors } from '../topic-errors';
 import { flattenErrors, hasApiError, isRetriableKafkaError } from './errors';
@@ -18,6 +19,7 @@ import { PlatformaticGroupConsumer } from './group-consumer';
 import { PlatformaticGroupMembership } from './group-membership';
 import { baseOptions, producerTuning } from './options';
 import { PipelinedProducer, toPlatformaticMessages } from './producer';
+import { PlatformaticTransactionalProducer } from './transactional-producer';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -227,6 +229,22 @@ export class PlatformaticClient implements KafkaClient {
     };
   }
 
+  transactionalProducer(options: TransactionalProducerOptions): TransactionalProducer {
+    const p = new PlatformaticTransactionalProducer({
+      bootstrapServers: this.options.bootstrapServers,
+      clientId: options.clientId,
+      props: { ...this.props('producer'), ...(options.overrides ?? {}) },
+      logger: this.options.logger,
+      transactionalId: options.transactionalId,
+      transactionTimeoutMs: options.transactionTimeoutMs,
+      maxInFlightBytes: options.maxInFlightBytes,
+    });
+    this.closables.add(p);
+    const close = p.close.bind(p);
+    p.close = async () => { this.closables.delete(p); await close(); };
+    return p;
+  }
+
   groupConsumer(options: GroupConsumerOptions): GroupConsumer {
     return new PlatformaticGroupConsumer({
       bootstrapServers: this.options.bootstrapServers,
@@ -240,7 +258,7 @@ export class PlatformaticClient implements KafkaClient {
    * Reads whole topics from the beginning and then follows them, without a consumer group (nothing
    * to commit): positions start at each partition's log start; outages are retried forever.
    */
-  topicReader(topics: string[], onMessage: (m: ConsumedMessage) => void, groupId: string): TopicReader {
+  topicReader(topics: string[], onMessage: (m: ConsumedMessage) => void, groupId: string, options: { readCommitted?: boolean } = {}): TopicReader {
     const log = this.options.logger;
     const consumer = new Consumer({ ...baseOptions(this.options.bootstrapServers, groupId, this.props('consumer'), 5), groupId, metadataMaxAge: 5000 });
     const position = new Map<string, number>();
@@ -262,7 +280,7 @@ export class PlatformaticClient implements KafkaClient {
       minBytes: 1,
       maxBytes: 8 * 1024 * 1024,
       maxBytesPerPartition: 4 * 1024 * 1024,
-      isolationLevel: 'read_uncommitted',
+      isolationLevel: options.readCommitted ? 'read_committed' : 'read_uncommitted',
       offsetReset: 'earliest',
       canFetch: () => !stopped,
       onBatch: (batch) => {

@@ -104,7 +104,7 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
       // never ask for more than the buffer may still take, but at least one partition's worth
       maxBytes: Math.max(this.tuning.maxBytesPerPartition, Math.min(this.tuning.maxBytes, this.maxBuffered)),
       maxBytesPerPartition: this.tuning.maxBytesPerPartition,
-      isolationLevel: this.tuning.isolationLevel,
+      isolationLevel: o.readCommitted ? 'read_committed' : this.tuning.isolationLevel,
       offsetReset: this.tuning.offsetReset,
       canFetch: () => !this.paused && !this.stopped && this.buffered < this.maxBuffered,
       onBatch: (b) => this.enqueue(b),
@@ -335,6 +335,23 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
     const k = key(topic, partition);
     this.buffered -= this.queue.remove((b) => key(b.topic, b.partition) === k);
     this.fetcher.seek(topic, partition, offset);
+  }
+
+  /** The library's consumer: a transactional producer of the same client commits offsets for its group. */
+  get groupMember(): Consumer {
+    return this.consumer;
+  }
+
+  async committed(partitions: TopicPartition[]): Promise<TopicPartitionOffset[]> {
+    const byTopic = new Map<string, number[]>();
+    for (const p of partitions) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition]);
+    const res = await this.consumer.listCommittedOffsets({ topics: [...byTopic].map(([topic, ps]) => ({ topic, partitions: ps })) });
+    const out: TopicPartitionOffset[] = [];
+    for (const p of partitions) {
+      const o = res.get(p.topic)?.[p.partition];
+      if (o !== undefined && o >= 0n) out.push({ topic: p.topic, partition: p.partition, offset: Number(o) });
+    }
+    return out;
   }
 
   async commit(offsets: TopicPartitionOffset[]): Promise<void> {

@@ -17,7 +17,7 @@ import { remoteServingHub } from '../../ml/serving/remote-hub';
 import { builtinPlugins } from '../../plugins/builtins';
 import { PluginRegistry } from '../../plugins/registry';
 import { traceOf } from '../errors';
-import type { SinkTaskRunner } from '../sink-task-runner';
+import type { SinkTaskRunner, TaskState } from '../sink-task-runner';
 import { createSinkTaskRunner } from '../task-factory';
 import type { TaskSpec } from '../task-spec';
 import { Channel } from './channel';
@@ -61,24 +61,34 @@ async function main(): Promise<void> {
   channel.on('resume', () => runner?.resume());
   channel.handle('stop', () => stop());
 
-  try {
-    runner = await createSinkTaskRunner(spec, { registry, workerConfig, kafka, logs }, {
-      onStateChange: (state, trace) => channel.notify('state', { state, trace }),
-      onTopicSeen: (topic) => channel.notify('topic', topic),
-      onWarning: (message) => channel.notify('warning', message),
-    });
-  } catch (e) {
-    const error = e as Error;
-    log.error(`Failed to start task ${spec.connector}-${spec.taskId}: ${error.message}`);
-    channel.notify('state', { state: 'FAILED', trace: traceOf(error) });
-    return;
-  }
-  if (stopping) {
-    // stopped while it was being built: close what was built
-    await runner.stop().catch(() => undefined);
-    return;
-  }
-  await runner.start();
+  const events = {
+    onStateChange: (state: TaskState, trace?: string) => channel.notify('state', { state, trace }),
+    onTopicSeen: (topic: string) => channel.notify('topic', topic),
+    onWarning: (message: string) => channel.notify('warning', message),
+    // exactly-once after a rebalance: the runner has closed itself; build the task anew in this thread
+    onRestartNeeded: (reason: string) => {
+      if (stopping) return;
+      log.info(`Rebuilding the task: ${reason}`);
+      void build();
+    },
+  };
+  const build = async (): Promise<void> => {
+    try {
+      runner = await createSinkTaskRunner(spec, { registry, workerConfig, kafka, logs }, events);
+    } catch (e) {
+      const error = e as Error;
+      log.error(`Failed to start task ${spec.connector}-${spec.taskId}: ${error.message}`);
+      channel.notify('state', { state: 'FAILED', trace: traceOf(error) });
+      return;
+    }
+    if (stopping) {
+      // stopped while it was being built: close what was built
+      await runner.stop().catch(() => undefined);
+      return;
+    }
+    await runner.start();
+  };
+  await build();
 }
 
 // A stray rejected promise must not take the task's thread down (the main process does the same).
