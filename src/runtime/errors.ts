@@ -47,16 +47,26 @@ export function isRetriable(e: unknown): boolean {
 /** A Java-like trace: `Class: message`, the stack, then each `Caused by:`. */
 export function traceOf(error: Error): string {
   const parts: string[] = [];
-  let current: unknown = error;
-  let first = true;
-  while (current instanceof Error) {
-    // Connect's errors carry their Java class names, as in Connect's traces (kcctl and UIs show these).
-    const head = `${javaClassName(current)}: ${current.message}`;
-    const stack = (current.stack ?? head).replace(/^[^\n]*/, head);
-    parts.push(first ? stack : `Caused by: ${stack}`);
-    first = false;
-    current = (current as { cause?: unknown }).cause;
-  }
+  const seen = new Set<unknown>();
+  const walk = (current: unknown, prefix: string) => {
+    while (current instanceof Error && !seen.has(current) && parts.length < 20) {
+      seen.add(current);
+      // Connect's errors carry their Java class names, as in Connect's traces (kcctl and UIs show these).
+      const head = `${javaClassName(current)}: ${current.message}`;
+      const stack = (current.stack ?? head).replace(/^[^\n]*/, head);
+      parts.push(prefix + stack);
+      // an aggregate (e.g. a Kafka client's "Producing messages failed.") says why in its parts
+      const inner = (current as { errors?: unknown }).errors;
+      if (Array.isArray(inner)) {
+        const distinct = new Map<string, unknown>();
+        for (const e of inner) if (e instanceof Error && !distinct.has(e.message)) distinct.set(e.message, e);
+        for (const e of [...distinct.values()].slice(0, 5)) walk(e, 'Caused by: ');
+      }
+      prefix = 'Caused by: ';
+      current = (current as { cause?: unknown }).cause;
+    }
+  };
+  walk(error, '');
   return parts.join('\n');
 }
 

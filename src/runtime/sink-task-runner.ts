@@ -95,6 +95,10 @@ export class SinkTaskRunner {
   private tx?: TransactionalProducer;
   private readonly txStats = { commits: 0, aborts: 0, totalMs: 0, openedAt: 0 };
   private restartRequested?: string;
+  /** exactly-once: a rebalance took partitions away while the open transaction held their records */
+  private rollbackRequested?: string;
+  /** exactly-once: per partition, the first offset the open transaction holds (where a rollback goes back to) */
+  private readonly txStart = new Map<string, TopicPartitionOffset>();
   private task?: SinkTask;
   private readonly errorHandler: ErrorHandler;
   private readonly serial = new Serial();
@@ -182,8 +186,8 @@ export class SinkTaskRunner {
         onRevoked: (revoked) => {
           // Exactly-once: the open transaction holds records of the revoked partitions, which can no
           // longer be committed with their offsets: the task starts over from its committed state.
-          if (this.tx && this.tx.inTransaction && revoked.some((r) => this.putOffsets.has(partitionKey(r.topic, r.partition)))) {
-            this.restartRequested ??= `partitions ${revoked.map((r) => `${r.topic}-${r.partition}`).join(', ')} moved to another task while a transaction held their records`;
+          if (this.tx && this.tx.inTransaction && revoked.some((r) => this.txStart.has(partitionKey(r.topic, r.partition)))) {
+            this.rollbackRequested ??= `partitions ${revoked.map((r) => `${r.topic}-${r.partition}`).join(', ')} moved to another task while a transaction held their records`;
           }
           // Never commit for partitions this task no longer owns: that could move another task's position back.
           for (const r of revoked) this.putOffsets.delete(partitionKey(r.topic, r.partition));
@@ -238,6 +242,7 @@ export class SinkTaskRunner {
       }
       const batch = await consumer.next();
       if (!batch) break;
+      if (this.rollbackRequested) await this.serial.run(() => this.rollback());
       // a fetch that was in flight when the task was paused: its records wait for the resume
       while (this.paused && !this.stopped && !this.failed) await this.waitForResume();
       try {
@@ -251,6 +256,29 @@ export class SinkTaskRunner {
       }
       if (this.restartRequested) await this.startOver(this.restartRequested);
     }
+  }
+
+  /**
+   * Exactly-once after a rebalance that took partitions away while the open transaction held
+   * their records: those records cannot be committed with their offsets any more, so the whole
+   * transaction is aborted and the partitions this task still owns go back to where it began (their
+   * committed position); the batches fetched since are dropped. A chain with state (online learning)
+   * has learned from the aborted records: the task starts over from its committed state instead.
+   */
+  private async rollback(): Promise<void> {
+    const reason = this.rollbackRequested;
+    this.rollbackRequested = undefined;
+    if (!reason || !this.tx || this.stopped || this.failed) return;
+    this.o.logger.info(`Aborting the open transaction: ${reason}`);
+    this.txStats.aborts++;
+    await this.tx.abort();
+    if (this.statefulChain) {
+      this.restartRequested ??= reason;
+      return;
+    }
+    for (const p of this.txStart.values()) if (this.consumer!.owns(p.topic, p.partition)) this.consumer!.seek(p.topic, p.partition, p.offset);
+    this.txStart.clear();
+    this.putOffsets.clear();
   }
 
   /** Exactly-once after a rebalance: abort the open transaction, close everything, let the owner build the task anew. */
@@ -318,6 +346,10 @@ export class SinkTaskRunner {
    */
   private async processBatch(messages: ConsumedMessage[], topic: string, partition: number): Promise<void> {
     if (this.failed || this.stopped) return;
+    if (this.tx) {
+      const k = partitionKey(topic, partition);
+      if (!this.txStart.has(k)) this.txStart.set(k, { topic, partition, offset: messages[0]!.offset });
+    }
     this.o.onTopicSeen(topic);
     try {
       if (this.o.keyConverter.prepare) await this.o.keyConverter.prepare(topic, messages.map((m) => m.key));
@@ -489,6 +521,12 @@ export class SinkTaskRunner {
    */
   private async commitTransaction(offsets: TopicPartitionOffset[], consumer: GroupConsumer, forget: () => void): Promise<void> {
     const tx = this.tx!;
+    if (this.rollbackRequested) {
+      // records of partitions this task lost are in the transaction: it must not commit
+      await this.rollback();
+      return;
+    }
+    if (this.restartRequested) return; // the task starts over from its committed state
     if (!tx.inTransaction && offsets.length === 0) return;
     try {
       await this.flushAll();
@@ -503,6 +541,7 @@ export class SinkTaskRunner {
     this.txStats.commits++;
     if (this.txStats.openedAt > 0) this.txStats.totalMs += Date.now() - this.txStats.openedAt;
     this.txStats.openedAt = 0;
+    this.txStart.clear();
     forget();
   }
 

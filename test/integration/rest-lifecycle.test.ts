@@ -453,3 +453,29 @@ describe('failing tasks and connectors', () => {
     expectStatus(await worker.api.delete(`/connectors/${name}`), 204);
   }, 90_000);
 });
+
+describe('deletes', () => {
+  it('20 connectors deleted in parallel, one with a slow task shutdown: every DELETE answers 204 within 2 s, the tasks stop behind it', async () => {
+    const topic = await createTopic(uniqueName('it-del'), 1);
+    const names = Array.from({ length: 20 }, (_, i) => uniqueName(`del${i}`));
+    const events = outputFile('del-events');
+    await Promise.all(names.map((name, i) =>
+      createConnector(worker.api, name, recordingSinkConfig(topic, outputFile('del'), { 'events.file': events, ...(i === 0 ? { 'stop.delay.ms': '4000' } : {}) }))));
+    for (const name of names) await waitForState(worker.api, name, 'RUNNING', { taskState: 'RUNNING', taskCount: 1, timeoutMs: 60_000 });
+
+    const answers = await Promise.all(names.map(async (name) => {
+      const started = Date.now();
+      const res = await worker.api.delete(`/connectors/${name}`);
+      return { name, status: res.status, ms: Date.now() - started };
+    }));
+    for (const a of answers) expect({ name: a.name, status: a.status }).toEqual({ name: a.name, status: 204 });
+    const slowest = Math.max(...answers.map((a) => a.ms));
+    expect(slowest).toBeLessThan(2000);
+
+    const listed = (await worker.api.get('/connectors')).body as string[];
+    expect(listed.filter((n) => names.includes(n))).toEqual([]);
+    for (const name of names) expectError(await worker.api.get(`/connectors/${name}/status`), 404, `No status found for connector ${name}`);
+    // behind the answers, every task stops (the slow one 4 s later, inside task.shutdown.graceful.timeout.ms)
+    await waitFor(async () => countEvents(events, 'task-stop') === 20, { timeoutMs: 60_000, intervalMs: 500, description: 'all 20 tasks stopped' });
+  });
+});

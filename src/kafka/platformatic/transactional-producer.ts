@@ -17,6 +17,7 @@ import { baseOptions, producerTuning } from './options';
 import { toPlatformaticMessages } from './producer';
 
 type Transaction = Awaited<ReturnType<Producer['beginTransaction']>>;
+type ProduceMessage = Parameters<Producer['send']>[0]['messages'][number];
 
 export interface TransactionalProducerDeps {
   bootstrapServers: string[];
@@ -38,6 +39,11 @@ export class PlatformaticTransactionalProducer implements TransactionalProducer 
   private inFlightBytes = 0;
   private failure?: Error;
   private closed = false;
+  /** the partitions the open transaction has added (written to) */
+  private readonly transactionPartitions = new Set<string>();
+  /** chunks that add partitions to the transaction, one after another (see sendAlone) */
+  private addingPartitions: Promise<void> = Promise.resolve();
+  private readonly partitionCounts = new Map<string, number>();
 
   constructor(private readonly d: TransactionalProducerDeps) {
     const tuning = producerTuning(d.props, d.logger);
@@ -49,6 +55,10 @@ export class PlatformaticTransactionalProducer implements TransactionalProducer 
       timeout: d.transactionTimeoutMs,
       idempotent: true,
       transactionalId: d.transactionalId,
+      // InitProducerId must say "no previous producer" (-1/-1): the library's default 0/0 reads as a
+      // claim to be producer 0, which the coordinator fences once the transactional id has history
+      producerId: -1n,
+      producerEpoch: -1,
       acks: -1,
       compression: tuning.compression,
       autocreateTopics: true,
@@ -79,6 +89,12 @@ export class PlatformaticTransactionalProducer implements TransactionalProducer 
     if (messages.length === 0) return;
     const tx = await this.transaction();
     for (const chunk of splitForRequests(messages, this.shareLimit)) {
+      const out = toPlatformaticMessages(chunk);
+      await this.placeOnPartitions(out);
+      if (this.partitionsNewToTransaction(out).length > 0) {
+        await this.sendAlone(tx, out);
+        continue;
+      }
       while (this.inFlightBytes >= this.maxInFlight && this.inFlight.size > 0) {
         await Promise.race(this.inFlight);
         if (this.failure) throw this.failure;
@@ -86,7 +102,7 @@ export class PlatformaticTransactionalProducer implements TransactionalProducer 
       let bytes = 0;
       for (const m of chunk) bytes += approxSize(m);
       this.inFlightBytes += bytes;
-      const p: Promise<void> = tx.send({ messages: toPlatformaticMessages(chunk) }).then(
+      const p: Promise<void> = tx.send({ messages: out }).then(
         () => undefined,
         (e: Error) => { this.failure ??= e; },
       ).finally(() => {
@@ -94,6 +110,52 @@ export class PlatformaticTransactionalProducer implements TransactionalProducer 
         this.inFlight.delete(p);
       });
       this.inFlight.add(p);
+    }
+  }
+
+  /**
+   * A chunk that writes to partitions the transaction has not written to yet goes alone, awaited,
+   * one such chunk at a time: the library folds concurrent AddPartitionsToTxn calls into the first
+   * one, so a second chunk's new partitions would never be added and the broker would answer its
+   * Produce with TRANSACTION_ABORTABLE. Chunks to partitions already in the transaction pipeline.
+   */
+  private sendAlone(tx: Transaction, out: ProduceMessage[]): Promise<void> {
+    const run = this.addingPartitions.then(async () => {
+      if (this.failure) throw this.failure;
+      const fresh = this.partitionsNewToTransaction(out);
+      await tx.send({ messages: out });
+      for (const key of fresh) this.transactionPartitions.add(key);
+    });
+    this.addingPartitions = run.catch(() => undefined);
+    return run.catch((e: Error) => {
+      this.failure ??= e;
+      throw e;
+    });
+  }
+
+  private partitionsNewToTransaction(out: ProduceMessage[]): string[] {
+    const fresh = new Set<string>();
+    for (const m of out) {
+      const key = `${m.topic}:${m.partition}`;
+      if (!this.transactionPartitions.has(key)) fresh.add(key);
+    }
+    return [...fresh];
+  }
+
+  /** Chooses every record's partition here (the library's own choice, Java's murmur2), so the transaction knows which partitions a chunk adds. */
+  private async placeOnPartitions(out: ProduceMessage[]): Promise<void> {
+    const unknown = [...new Set(out.filter((m) => m.partition == null && !this.partitionCounts.has(m.topic)).map((m) => m.topic))];
+    if (unknown.length > 0) {
+      const metadata = await this.producer.metadata({ topics: unknown, autocreateTopics: true });
+      for (const t of unknown) {
+        const count = metadata.topics.get(t)?.partitionsCount;
+        if (!count) throw new Error(`no partitions known for topic ${t}`);
+        this.partitionCounts.set(t, count);
+      }
+    }
+    for (const m of out) {
+      if (m.partition != null) continue;
+      m.partition = compatibilityPartitioner(m as never, m.key as Buffer) % this.partitionCounts.get(m.topic)!;
     }
   }
 
@@ -127,13 +189,16 @@ export class PlatformaticTransactionalProducer implements TransactionalProducer 
     const tx = await this.transaction();
     await tx.commit();
     this.tx = undefined;
+    this.transactionPartitions.clear();
   }
 
   async abort(): Promise<void> {
     await Promise.allSettled([...this.inFlight]);
     const tx = this.tx ?? (this.beginning ? await this.beginning.catch(() => undefined) : undefined);
+    await this.addingPartitions;
     this.tx = undefined;
     this.failure = undefined;
+    this.transactionPartitions.clear();
     if (tx && !tx.completed) await tx.abort().catch((e: Error) => this.d.logger.debug(`aborting the transaction of ${this.d.transactionalId}: ${e.message}`));
   }
 
