@@ -75,8 +75,14 @@ export interface GroupConsumerOptions {
   topicsRegex?: RegExp;
   /** partitions this member now owns (after a join); their positions come from the committed offsets */
   onAssigned?(partitions: TopicPartition[]): void;
-  /** partitions this member no longer owns: their queued batches are dropped, nothing may be committed for them */
-  onRevoked?(partitions: TopicPartition[]): void;
+  /**
+   * Partitions this member gives up; their queued batches are dropped. With `committable` (a
+   * rebalance is starting and this member's generation is still valid) the owner may still commit
+   * their offsets until the returned promise settles — the next owner starts from there, as a Connect
+   * task commits in onPartitionsRevoked. Without it the group has already moved on: nothing may be
+   * committed for them any more.
+   */
+  onRevoked?(partitions: TopicPartition[], info: { committable: boolean }): void | Promise<void>;
   /** a problem the consumer cannot get past by itself (the task fails with it) */
   onFatal?(error: Error): void;
   /** a retriable condition (broker unreachable, coordinator moving) that lasts; cleared by onRecovered */
@@ -102,6 +108,11 @@ export interface GroupConsumer {
   release(batch: FetchedBatch): void;
   /** whether this member owns the partition now */
   owns(topic: string, partition: number): boolean;
+  /**
+   * Whether a batch handed out by next() may still be processed: its partition is owned and was not
+   * given back (rebalance) or moved (seek) since the batch was fetched.
+   */
+  isCurrent(batch: FetchedBatch): boolean;
   /** stops fetching (the member stays in the group); queued batches stay queued */
   pause(): void;
   resume(): void;
@@ -178,6 +189,14 @@ export interface GroupMembershipOptions {
    */
   onLost?(reason: string): void;
   lostAfterMs?: number;
+  /**
+   * A rebalance is due and the member will join again: it gives back what it was assigned first
+   * (eager protocol). `stillMember`: its generation is still valid, so it can commit its work now;
+   * false when the group has already dropped it. Awaited before the JoinGroup.
+   */
+  beforeRejoin?(stillMember: boolean): Promise<void>;
+  /** joining (or rejoining) failed `failures` times in a row; it is retried with backoff */
+  onJoinFailing?(failures: number, error: Error): void;
 }
 
 export interface GroupMembership {

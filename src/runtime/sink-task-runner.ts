@@ -18,7 +18,7 @@
  * and after it stay uncommitted, so a restart resumes from it.
  */
 import type { ConfigMap, Converter, Logger, ProducedRecord, SchemaAndValue, SinkRecord, SinkTask, SinkConnectorDescriptor, TransformationContext } from '../api';
-import type { ConsumedMessage, GroupConsumer, KafkaClient, RecordProducer, TopicPartitionOffset, TransactionalProducer } from '../kafka/port';
+import type { ConsumedMessage, GroupConsumer, KafkaClient, RecordProducer, TopicPartition, TopicPartitionOffset, TransactionalProducer } from '../kafka/port';
 import { ErrorHandler, isRetriable, traceOf, type ErrorHandlingConfig } from './errors';
 import { stepApplies, closeChain, type ChainStep } from './transformation-chain';
 import { withPrefix } from '../config/parse';
@@ -183,14 +183,21 @@ export class SinkTaskRunner {
         overrides: withPrefix(o.connectorConfig, 'consumer.override.'),
         // exactly-once reads what upstream transactions committed only (Kafka Streams does the same)
         readCommitted: !!o.exactlyOnce,
-        onRevoked: (revoked) => {
-          // Exactly-once: the open transaction holds records of the revoked partitions, which can no
-          // longer be committed with their offsets: the task starts over from its committed state.
+        onRevoked: async (revoked, { committable }) => {
+          // A rebalance is starting: what was put is flushed and committed now (the transaction, with
+          // exactly-once), so the partitions' next owner starts right after it (Connect commits in
+          // onPartitionsRevoked the same way).
+          if (committable) await this.commitBeforeGivingBack(revoked);
+          // Exactly-once: the open transaction holds records of partitions the group has already moved,
+          // which can no longer be committed with their offsets: it is rolled back.
           if (this.tx && this.tx.inTransaction && revoked.some((r) => this.txStart.has(partitionKey(r.topic, r.partition)))) {
             this.rollbackRequested ??= `partitions ${revoked.map((r) => `${r.topic}-${r.partition}`).join(', ')} moved to another task while a transaction held their records`;
           }
           // Never commit for partitions this task no longer owns: that could move another task's position back.
-          for (const r of revoked) this.putOffsets.delete(partitionKey(r.topic, r.partition));
+          for (const r of revoked) {
+            this.putOffsets.delete(partitionKey(r.topic, r.partition));
+            if (!this.rollbackRequested) this.txStart.delete(partitionKey(r.topic, r.partition));
+          }
         },
         onFatal: (e) => this.fail(e, 'the consumer'),
         onDegraded: (reason) => this.degrade(reason),
@@ -246,8 +253,10 @@ export class SinkTaskRunner {
       // a fetch that was in flight when the task was paused: its records wait for the resume
       while (this.paused && !this.stopped && !this.failed) await this.waitForResume();
       try {
-        if (!this.stopped && !this.failed && consumer.owns(batch.topic, batch.partition)) {
-          await this.serial.run(() => this.processBatch(batch.messages, batch.topic, batch.partition));
+        if (!this.stopped && !this.failed) {
+          // checked on the serial executor: a rebalance or a rollback may have moved the partition
+          // while this batch waited behind a commit
+          await this.serial.run(() => (consumer.isCurrent(batch) ? this.processBatch(batch.messages, batch.topic, batch.partition) : Promise.resolve()));
         }
       } catch (e) {
         this.fail(e as Error, 'a batch');
@@ -256,6 +265,27 @@ export class SinkTaskRunner {
       }
       if (this.restartRequested) await this.startOver(this.restartRequested);
     }
+  }
+
+  /**
+   * Before the task gives its partitions back (a rebalance starts): the batch in progress finishes,
+   * and what was put is flushed and committed while this member's generation is still valid. A
+   * commit that fails or takes longer than the shutdown bound leaves those records to the next
+   * owner (delivered again: at-least-once).
+   */
+  private async commitBeforeGivingBack(revoked: TopicPartition[]): Promise<void> {
+    if (this.stopped || this.failed) return;
+    const bound = this.o.shutdownTimeoutMs ?? 30_000;
+    const done = await withTimeout(this.serial.run(async () => {
+      await this.committing;
+      await this.commitNow(true);
+    }).then(() => 'ok' as const, (e: Error) => {
+      this.o.logger.warn(`Commit before a rebalance failed; the next owner of ${revoked.length} partition(s) reads their records again: ${e.message}`);
+      return 'failed' as const;
+    }), bound);
+    if (done === 'timeout') this.o.logger.warn(`The commit before a rebalance did not finish within ${bound} ms; the next owner reads the records again`);
+    // exactly-once with state (online learning): the state learned from records that were not committed
+    if (done !== 'ok' && this.tx && this.statefulChain) this.restartRequested ??= 'a rebalance found a transaction that could not be committed';
   }
 
   /**

@@ -50,7 +50,7 @@ it('FileStreamSink refuses exactly_once_v2 with a clear message; KafkaTopicSink 
   expectStatus(res, 200);
   const pg = (res.body.configs as { value: { name: string; errors: string[] } }[]).find((c) => c.value.name === 'processing.guarantee');
   expect(pg?.value.errors[0]).toMatch(/cannot take part in exactly-once processing/);
-  const ok = await worker.api.put('/connector-plugins/KafkaTopicSink/config/validate', { 'connector.class': 'KafkaTopicSink', topics: 'x', 'target.topic': 'y', ...EOS });
+  const ok = await worker.api.put('/connector-plugins/KafkaTopicSink/config/validate', { 'connector.class': 'KafkaTopicSink', name: 'x', topics: 'x', 'target.topic': 'y', ...EOS });
   expect(ok.body.error_count).toBe(0);
 });
 
@@ -71,7 +71,7 @@ it('KafkaTopicSink + two SMTs, 100,000 records, kill -9 at 5 moments: every inpu
   const inputEnds = await endOffsets(input);
   await waitForState(worker.api, name, 'RUNNING', { taskState: 'RUNNING', taskCount: 2, timeoutMs: 60_000 });
   await waitCommittedToEnd(worker, name, inputEnds, output);
-  const out = await readTopic<OutValue>(output, await endOffsets(output)); // kafkajs reads read_committed
+  const out = await readTopic<OutValue>(output, await endOffsets(output), 60_000, TOTAL); // kafkajs reads read_committed
   const count = new Uint16Array(TOTAL);
   for (const r of out) count[r.value.id]!++;
   const lost = [...count].filter((c) => c === 0).length;
@@ -118,8 +118,8 @@ it('Score with a DLQ: kill -9 at 3 moments; outputs + DLQ records = inputs, each
   const inputEnds = await endOffsets(input);
   await waitForState(worker.api, name, 'RUNNING', { taskState: 'RUNNING', timeoutMs: 60_000 });
   await waitCommittedToEnd(worker, name, inputEnds, output);
-  const out = await readTopic<{ id: number }>(output, await endOffsets(output));
-  const bad = await readTopic<{ id: number }>(dlq, await endOffsets(dlq));
+  const out = await readTopic<{ id: number }>(output, await endOffsets(output), 60_000, N - Math.ceil(N / 7));
+  const bad = await readTopic<{ id: number }>(dlq, await endOffsets(dlq), 60_000, Math.ceil(N / 7));
   const count = new Uint8Array(N);
   for (const r of [...out, ...bad]) count[r.value.id]!++;
   expect([...count].filter((c) => c !== 1).length).toBe(0);
@@ -164,7 +164,7 @@ it('Learn: kill -9 mid-stream; each prediction emitted once, weights equal an un
   expect(model).toEqual(JSON.parse(JSON.stringify(ref.learner.toLinearModel())));
   // every event's prediction once in the committed output
   await waitFor(async () => sum(await endOffsets(output)) >= 1, { timeoutMs: 10_000 });
-  const out = await readTopic<{ id: string }>(output, await endOffsets(output));
+  const out = await readTopic<{ id: string }>(output, await endOffsets(output), 60_000, d.y.length);
   // feedback records are not emitted (emit.feedback=false): one prediction per event
   const ids = out.map((r) => r.value.id);
   expect(new Set(ids).size).toBe(ids.length);
@@ -201,7 +201,7 @@ it('zombie fencing: a worker frozen while its task moves away cannot commit afte
   const inputEnds = await endOffsets(input);
   await waitCommittedToEnd(survivors[0]!, name, inputEnds, output);
   await sleep(5000); // anything the woken zombie could still commit would show up now
-  const out = await readTopic<OutValue>(output, await endOffsets(output));
+  const out = await readTopic<OutValue>(output, await endOffsets(output), 60_000, TOTAL);
   const count = new Uint16Array(TOTAL);
   for (const r of out) count[r.value.id]!++;
   expect([...count].filter((c) => c === 0).length).toBe(0);

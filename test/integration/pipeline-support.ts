@@ -77,8 +77,14 @@ export async function closeProducer(): Promise<void> {
 }
 
 /** Reads partitions up to the given end offsets with eachBatch (fast), JSON-parsing values. */
-export async function readTopic<V>(topic: string, ends: Map<number, number>, timeoutMs = 60_000): Promise<ReadRecord<V>[]> {
-  const expected = sum(ends);
+/**
+ * Reads a topic up to `ends`. Without `committed`, every offset below the ends is a record. A topic
+ * written in transactions has offsets that are no records for a read_committed reader (commit
+ * markers, aborted records): pass `committed` = how many records to wait for; the reader then keeps
+ * reading a little longer, so that records beyond that number (duplicates) are seen too.
+ */
+export async function readTopic<V>(topic: string, ends: Map<number, number>, timeoutMs = 60_000, committed?: number): Promise<ReadRecord<V>[]> {
+  const expected = committed ?? sum(ends);
   const out: ReadRecord<V>[] = [];
   if (expected === 0) return out;
   const groupId = `kappa-it-reader-${randomSuffix()}`;
@@ -101,6 +107,13 @@ export async function readTopic<V>(topic: string, ends: Map<number, number>, tim
       },
     });
     await waitFor(() => out.length >= expected, { timeoutMs, intervalMs: 100, description: `${expected} records from ${topic} (have ${out.length})` });
+    if (committed !== undefined) {
+      let seen = -1;
+      while (seen !== out.length) {
+        seen = out.length;
+        await new Promise((r) => setTimeout(r, 1500));
+      }
+    }
   } finally {
     await consumer.disconnect().catch(() => undefined);
     await (await getAdmin()).deleteGroups([groupId]).catch(() => undefined);

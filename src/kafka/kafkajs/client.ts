@@ -318,7 +318,7 @@ export class KafkajsClient implements KafkaClient {
       const revoked = [...owned].filter((k) => !now.has(k)).map((k) => { const i = k.lastIndexOf(':'); return { topic: k.slice(0, i), partition: Number(k.slice(i + 1)) }; });
       owned = now;
       if (paused) consumer.pause([...knownTopics, ...regexTopics].map((topic) => ({ topic })));
-      if (revoked.length > 0) opts.onRevoked?.(revoked);
+      if (revoked.length > 0) void opts.onRevoked?.(revoked, { committable: false });
       opts.onAssigned?.(assigned);
     });
     const matchingTopics = async () => (opts.topicsRegex ? (await this.listTopics()).filter((t) => opts.topicsRegex!.test(t)).sort() : []);
@@ -396,6 +396,7 @@ export class KafkajsClient implements KafkaClient {
         r?.();
       },
       owns: (topic, partition) => owned.has(`${topic}:${partition}`),
+      isCurrent: (b) => owned.has(`${b.topic}:${b.partition}`),
       committed: async (partitions) => {
         const all = await this.groupOffsets(opts.groupId);
         return all.filter((o) => partitions.some((p) => p.topic === o.topic && p.partition === o.partition));

@@ -1,22 +1,26 @@
 /**
- * A task's member of consumer group `connect-<name>` on @platformatic/kafka: the library keeps the
- * membership (JoinGroup/SyncGroup, heartbeats on their own timers, so a long batch never costs the
- * membership); the fetching is ours (PartitionFetcher), so batches come per partition, ahead of
- * processing, bounded by the bytes not yet released.
+ * A task's member of consumer group `connect-<name>` on @platformatic/kafka. The membership is
+ * ours (PlatformaticGroupMembership: JoinGroup/SyncGroup with Kafka's "consumer" protocol and range
+ * assignor, heartbeats on their own timer, so a long batch never costs the membership); so is the
+ * fetching (PartitionFetcher: batches per partition, ahead of processing, bounded by the bytes not
+ * yet released). The library's Consumer serves fetches, metadata and offset lookups.
  *
- * Assignment changes arrive as join events. A partition that stays keeps its position and its
- * queued batches; a revoked one is dropped at once (queued batches discarded, nothing committed
- * for it any more); a new one starts at the group's committed offset, or where auto.offset.reset
- * says when there is none.
+ * Rebalances are eager, as the Java consumer's classic protocol is: before joining again the member
+ * gives back every partition (onRevoked with `committable`), and the task finishes and commits what
+ * it has put while its generation is still valid; the next owner (this task again, or another)
+ * starts at that committed offset, so a rebalance delivers nothing twice. A membership the group
+ * has already dropped (session expired) gives its partitions back without a commit. A new partition
+ * starts at the group's committed offset, or where auto.offset.reset says when there is none.
  *
- * Outages: fetch errors are retried forever (PartitionFetcher); a membership the library gave up
- * on (its rejoin failed while the broker was away) is rejoined here with backoff. The consumer is
- * closed only by stop(), never restarted behind the owner's back.
+ * Outages: fetch errors are retried forever (PartitionFetcher); the membership rejoins with backoff.
+ * The consumer is closed only by stop(), never restarted behind the owner's back.
  */
 import { Consumer, ListOffsetTimestamps } from '@platformatic/kafka';
 import type { Logger } from '../../api';
 import type { FetchedBatch, GroupConsumer, GroupConsumerOptions, TopicPartition, TopicPartitionOffset } from '../port';
+import { decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscription, RANGE_PROTOCOL, rangeAssign } from './consumer-protocol';
 import { PartitionFetcher } from './fetcher';
+import { PlatformaticGroupMembership } from './group-membership';
 import { baseOptions, fetchTuning } from './options';
 
 const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
@@ -75,8 +79,14 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
   private readonly resolving = new Set<string>();
   private topics: string[] = [];
   private regexTimer?: NodeJS.Timeout;
-  private rejoining = false;
   private degraded = false;
+  private readonly membership: PlatformaticGroupMembership;
+  private joined?: () => void;
+  /** batches handed out by next() and not yet released */
+  private readonly handedOut = new Set<FetchedBatch>();
+  /** handed-out batches whose partition was given back or moved since (never to be processed) */
+  private readonly stale = new WeakSet<FetchedBatch>();
+  private stopWaiting?: () => void;
 
   constructor(private readonly deps: PlatformaticGroupConsumerDeps, private readonly o: GroupConsumerOptions) {
     this.tuning = fetchTuning(deps.props);
@@ -93,10 +103,29 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
       maxBytes: this.tuning.maxBytes,
       minBytes: this.tuning.minBytes,
     });
-    // The library emits 'error' when a rejoin failed for good (the broker was away too long):
-    // without a listener that would throw; here it means "join again once the broker is back".
-    this.consumer.on('error', (e: Error) => this.membershipLost(e));
-    this.consumer.on('consumer:group:join', (p: { assignments?: { topic: string; partitions: number[] }[] }) => this.onJoin(p.assignments ?? []));
+    // the library never joins the group here; anything it reports is only worth a debug line
+    this.consumer.on('error', (e: Error) => this.deps.logger.debug(`consumer ${o.groupId}: ${e.message}`));
+    this.membership = new PlatformaticGroupMembership(deps.bootstrapServers, {
+      groupId: o.groupId,
+      clientId: o.clientId,
+      protocolType: 'consumer',
+      sessionTimeoutMs: this.tuning.sessionTimeout,
+      rebalanceTimeoutMs: this.tuning.rebalanceTimeout,
+      heartbeatIntervalMs: this.tuning.heartbeatInterval,
+      protocols: () => [{ name: RANGE_PROTOCOL, metadata: encodeSubscription(this.topics) }],
+      assign: (g) => this.assign(g.members),
+      onAssigned: (a) => {
+        this.setHealthy();
+        this.onJoin(decodeAssignment(a.assignment));
+        this.joined?.();
+      },
+      beforeRejoin: (stillMember) => this.giveBackAll(stillMember),
+      onLost: () => { void this.giveBackAll(false); },
+      onJoinFailing: (failures, e) => {
+        if (failures === 1) this.deps.logger.info(`Waiting to join consumer group ${o.groupId} (topics ${this.topics.join(',')}): ${e.message}`);
+        if (failures === 5) this.setDegraded(`cannot join consumer group ${o.groupId}: ${e.message}`);
+      },
+    }, deps.logger);
     this.fetcher = new PartitionFetcher({
       consumer: this.consumer,
       maxWaitTime: this.tuning.maxWaitTime,
@@ -126,11 +155,60 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
     }
     if (this.stopped) return;
     this.consumer.topics.trackAll(...this.topics);
-    await this.join();
+    // resolves with the first assignment (the member may wait there while the broker is away)
+    await new Promise<void>((resolve) => {
+      this.joined = resolve;
+      this.stopWaiting = resolve;
+      this.membership.start();
+    });
+    this.joined = undefined;
     if (this.o.topicsRegex && !this.stopped) {
       this.regexTimer = setInterval(() => { void this.refreshRegex(); }, this.regexRefreshMs());
       this.regexTimer.unref();
     }
+  }
+
+  /** The leader's job: Kafka's range assignment over the subscribed topics' partitions. */
+  private async assign(members: { memberId: string; metadata: Buffer }[]): Promise<Map<string, Buffer>> {
+    const subscriptions = members.map((m) => ({ memberId: m.memberId, topics: decodeSubscription(m.metadata) }));
+    const topics = [...new Set(subscriptions.flatMap((m) => m.topics))];
+    const counts = new Map<string, number>();
+    if (topics.length > 0) {
+      const metadata = await this.consumer.metadata({ topics, autocreateTopics: this.tuning.allowAutoCreateTopics });
+      for (const t of topics) {
+        const n = metadata.topics.get(t)?.partitionsCount;
+        if (n) counts.set(t, n);
+      }
+    }
+    const out = new Map<string, Buffer>();
+    for (const [memberId, parts] of rangeAssign(subscriptions, counts)) out.set(memberId, encodeAssignment(parts));
+    return out;
+  }
+
+  /**
+   * Gives every partition back before the member joins again: fetching them stops, their queued
+   * batches are dropped, and the owner commits what it has put (when `stillMember`) before the
+   * partitions leave `owned`, so commit() still takes their offsets meanwhile.
+   */
+  private async giveBackAll(stillMember: boolean): Promise<void> {
+    for (const b of this.handedOut) this.stale.add(b);
+    const revoked: TopicPartition[] = [];
+    for (const k of this.owned) {
+      const sep = k.lastIndexOf('\u0000');
+      const tp = { topic: k.slice(0, sep), partition: Number(k.slice(sep + 1)) };
+      revoked.push(tp);
+      this.fetcher.remove(tp.topic, tp.partition);
+      this.resolving.delete(k);
+    }
+    this.buffered -= this.queue.remove(() => true);
+    if (revoked.length > 0 && !this.stopped) {
+      try {
+        await this.o.onRevoked?.(revoked, { committable: stillMember });
+      } catch (e) {
+        this.deps.logger.warn(`committing before giving partitions back failed (${this.o.groupId}): ${(e as Error).message}`);
+      }
+    }
+    this.owned = new Set();
   }
 
   private regexRefreshMs(): number {
@@ -141,38 +219,6 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
     if (!this.o.topicsRegex) return [...(this.o.topics ?? [])];
     const all = await this.deps.listTopics();
     return all.filter((t) => this.o.topicsRegex!.test(t)).sort();
-  }
-
-  /** Joins the group, retrying with backoff while the broker, the coordinator or a topic is not there yet. */
-  private async join(): Promise<void> {
-    let attempt = 0;
-    for (;;) {
-      if (this.stopped) return;
-      try {
-        await this.consumer.joinGroup({
-          sessionTimeout: this.tuning.sessionTimeout,
-          rebalanceTimeout: this.tuning.rebalanceTimeout,
-          heartbeatInterval: this.tuning.heartbeatInterval,
-        });
-        this.setHealthy();
-        return;
-      } catch (e) {
-        if (this.stopped) return;
-        attempt++;
-        const message = (e as Error).message;
-        if (attempt === 1) this.deps.logger.info(`Waiting to join consumer group ${this.o.groupId} (topics ${this.topics.join(',')}): ${message}`);
-        else this.deps.logger.debug(`joining ${this.o.groupId} failed (attempt ${attempt}): ${message}`);
-        if (attempt === 5) this.setDegraded(`cannot join consumer group ${this.o.groupId}: ${message}`);
-        await sleep(Math.min(5000, 200 * 2 ** Math.min(5, attempt - 1)));
-      }
-    }
-  }
-
-  private membershipLost(e: Error): void {
-    if (this.stopped || this.rejoining) return;
-    this.deps.logger.debug(`consumer group ${this.o.groupId}: membership lost (${e.message}); rejoining`);
-    this.rejoining = true;
-    void this.join().finally(() => { this.rejoining = false; });
   }
 
   private async refreshRegex(): Promise<void> {
@@ -188,7 +234,7 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
     this.deps.logger.info(`New topics match ${String(this.o.topicsRegex)}: ${added.join(',')}; rejoining (${this.o.groupId})`);
     this.topics = now;
     this.consumer.topics.trackAll(...added);
-    await this.join();
+    this.membership.requestRejoin(`new topics ${added.join(',')}`);
   }
 
   private onJoin(assignments: { topic: string; partitions: number[] }[]): void {
@@ -213,7 +259,8 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
     if (revoked.length > 0) {
       const gone = new Set(revoked.map((r) => key(r.topic, r.partition)));
       this.buffered -= this.queue.remove((b) => gone.has(key(b.topic, b.partition)));
-      this.o.onRevoked?.(revoked);
+      for (const b of this.handedOut) if (gone.has(key(b.topic, b.partition))) this.stale.add(b);
+      void this.o.onRevoked?.(revoked, { committable: false });
     }
     const fresh = [...parts].filter(([k, tp]) => !this.fetcher.has(tp.topic, tp.partition) && !this.resolving.has(k)).map(([, tp]) => tp);
     if (fresh.length > 0) void this.startPartitions(fresh);
@@ -289,6 +336,7 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
     if (this.waiter) {
       const w = this.waiter;
       this.waiter = undefined;
+      this.handedOut.add(batch);
       w(batch);
     } else this.queue.push(batch);
   }
@@ -308,18 +356,26 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
   next(): Promise<FetchedBatch | null> {
     if (this.stopped) return Promise.resolve(null);
     const b = this.queue.shift();
-    if (b) return Promise.resolve(b);
+    if (b) {
+      this.handedOut.add(b);
+      return Promise.resolve(b);
+    }
     this.fetcher.kick();
     return new Promise((resolve) => { this.waiter = resolve; });
   }
 
   release(batch: FetchedBatch): void {
+    this.handedOut.delete(batch);
     this.buffered -= batch.bytes;
     if (this.buffered < this.maxBuffered) this.fetcher.kick();
   }
 
   owns(topic: string, partition: number): boolean {
     return this.owned.has(key(topic, partition));
+  }
+
+  isCurrent(batch: FetchedBatch): boolean {
+    return this.owned.has(key(batch.topic, batch.partition)) && !this.stale.has(batch);
   }
 
   pause(): void {
@@ -334,12 +390,13 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
   seek(topic: string, partition: number, offset: number): void {
     const k = key(topic, partition);
     this.buffered -= this.queue.remove((b) => key(b.topic, b.partition) === k);
+    for (const b of this.handedOut) if (key(b.topic, b.partition) === k) this.stale.add(b);
     this.fetcher.seek(topic, partition, offset);
   }
 
-  /** The library's consumer: a transactional producer of the same client commits offsets for its group. */
-  get groupMember(): Consumer {
-    return this.consumer;
+  /** What a transactional producer needs to commit offsets for this member's group (KIP-447). */
+  get groupMember(): { groupId: string; generationId: number; memberId: string; coordinatorId: number } {
+    return { groupId: this.o.groupId, generationId: this.membership.generation, memberId: this.membership.memberId ?? '', coordinatorId: this.membership.coordinatorId };
   }
 
   async committed(partitions: TopicPartition[]): Promise<TopicPartitionOffset[]> {
@@ -357,7 +414,7 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
   async commit(offsets: TopicPartitionOffset[]): Promise<void> {
     const mine = offsets.filter((o) => this.owned.has(key(o.topic, o.partition)));
     if (mine.length === 0 || this.stopped) return;
-    await this.consumer.commit({ offsets: mine.map((o) => ({ topic: o.topic, partition: o.partition, offset: BigInt(o.offset), leaderEpoch: -1 })) });
+    await this.membership.commitOffsets(mine);
   }
 
   stop(): Promise<void> {
@@ -371,9 +428,11 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
       this.waiter = undefined;
       w(null);
     }
+    this.stopWaiting?.();
     // LeaveGroup first (the partitions move at once instead of after session.timeout.ms), then the
-    // connections; when the broker is away the leave is given up after a bound.
+    // connections; when the broker is away the leave is given up after a bound (inside stop()).
     this.stopping = (async () => {
+      await this.membership.stop().catch((e: Error) => this.deps.logger.debug(`leaving ${this.o.groupId}: ${e.message}`));
       const closing = this.consumer.close(true).catch((e: Error) => this.deps.logger.debug(`closing consumer ${this.o.groupId}: ${e.message}`));
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([closing, new Promise<void>((r) => { timer = setTimeout(r, 10_000); })]);

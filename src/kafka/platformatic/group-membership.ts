@@ -13,9 +13,9 @@
  * the session timeout, the member counts its membership as lost (onLost): the group has moved its
  * work elsewhere by then.
  */
-import { Connection, FindCoordinatorKeyTypes, findCoordinatorV6, heartbeatV4, joinGroupV9, leaveGroupV5, syncGroupV5 } from '@platformatic/kafka';
+import { Connection, FindCoordinatorKeyTypes, findCoordinatorV6, heartbeatV4, joinGroupV9, leaveGroupV5, offsetCommitV8, syncGroupV5 } from '@platformatic/kafka';
 import type { Logger } from '../../api';
-import type { GroupMembership, GroupMembershipOptions } from '../port';
+import type { GroupMembership, GroupMembershipOptions, TopicPartitionOffset } from '../port';
 import { hasApiError } from './errors';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -39,8 +39,12 @@ export class PlatformaticGroupMembership implements GroupMembership {
   private wakeHeartbeat?: () => void;
   private lastContact = Date.now();
   private lostReported = false;
+  /** whether the member holds an assignment it has not given back (see giveBack) */
+  private assigned = false;
   memberId: string | null = null;
   generation = -1;
+  /** the coordinator's broker id (a transactional producer sends the group's offsets there) */
+  coordinatorId = -1;
 
   constructor(private readonly bootstrapServers: string[], private readonly o: GroupMembershipOptions, private readonly log: Logger) {}
 
@@ -58,6 +62,7 @@ export class PlatformaticGroupMembership implements GroupMembership {
     while (!this.stopped) {
       try {
         await this.joinAndSync();
+        if (this.stopped) return;
         failures = 0;
         await this.heartbeatUntilRebalance();
       } catch (e) {
@@ -65,16 +70,64 @@ export class PlatformaticGroupMembership implements GroupMembership {
         const error = e as Error;
         if (hasApiError(error, 'UNKNOWN_MEMBER_ID') || hasApiError(error, 'ILLEGAL_GENERATION') || hasApiError(error, 'FENCED_INSTANCE_ID')) {
           if (hasApiError(error, 'UNKNOWN_MEMBER_ID')) this.memberId = null;
+          await this.giveBack(false);
           continue;
         }
-        if (e instanceof RejoinNeeded || hasApiError(error, 'REBALANCE_IN_PROGRESS')) continue;
+        if (e instanceof RejoinNeeded || hasApiError(error, 'REBALANCE_IN_PROGRESS')) {
+          await this.giveBack(true);
+          continue;
+        }
         failures++;
+        this.o.onJoinFailing?.(failures, error);
         await this.resetConnections();
         this.checkLost();
         if (failures === 1) this.log.debug(`group ${this.o.groupId}: ${error.message}; retrying`);
-        await sleep(Math.min(5000, 200 * 2 ** Math.min(5, failures - 1)));
+        await this.pause(Math.min(5000, 200 * 2 ** Math.min(5, failures - 1)));
       }
     }
+  }
+
+  /**
+   * Before joining again, the member gives its assignment back (eager rebalancing): `beforeRejoin`
+   * lets the owner finish and commit its work while the generation is still valid (`stillMember`),
+   * so the next owner starts exactly where this one stopped. The group waits for the JoinGroup
+   * up to rebalance.timeout.ms meanwhile.
+   */
+  private async giveBack(stillMember: boolean): Promise<void> {
+    if (!this.assigned) return;
+    this.assigned = false;
+    try {
+      await this.o.beforeRejoin?.(stillMember);
+    } catch (e) {
+      this.log.warn(`group ${this.o.groupId}: giving the assignment back failed: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * Commits offsets for the group with this member's generation (Kafka refuses them from a member
+   * of an older generation, or once the group is completing a rebalance).
+   */
+  async commitOffsets(offsets: readonly TopicPartitionOffset[]): Promise<void> {
+    if (offsets.length === 0) return;
+    if (this.memberId === null || this.generation < 0) throw new Error(`not a member of group ${this.o.groupId} (rejoining)`);
+    const byTopic = new Map<string, { partitionIndex: number; committedOffset: bigint; committedLeaderEpoch: number; committedMetadata: string }[]>();
+    for (const o of offsets) {
+      const list = byTopic.get(o.topic) ?? [];
+      list.push({ partitionIndex: o.partition, committedOffset: BigInt(o.offset), committedLeaderEpoch: -1, committedMetadata: '' });
+      byTopic.set(o.topic, list);
+    }
+    const c = await this.heartbeatConnectionFor();
+    try {
+      await offsetCommitV8.api.async(c, this.o.groupId, this.generation, this.memberId, null, [...byTopic].map(([name, partitions]) => ({ name, partitions })));
+    } catch (e) {
+      if (hasApiError(e as Error, 'NOT_COORDINATOR') || hasApiError(e as Error, 'COORDINATOR_NOT_AVAILABLE')) this.coordinator = undefined;
+      throw e;
+    }
+  }
+
+  private async heartbeatConnectionFor(): Promise<Connection> {
+    if (!this.heartbeatConnection?.isConnected()) this.heartbeatConnection = await this.connect(await this.findCoordinator());
+    return this.heartbeatConnection;
   }
 
   /**
@@ -88,6 +141,7 @@ export class PlatformaticGroupMembership implements GroupMembership {
     this.lostReported = true;
     this.memberId = null;
     this.generation = -1;
+    this.assigned = false;
     this.o.onLost?.(`no contact with the group coordinator for ${bound} ms`);
   }
 
@@ -108,6 +162,7 @@ export class PlatformaticGroupMembership implements GroupMembership {
         const found = res.coordinators.find((x) => x.key === this.o.groupId) ?? res.coordinators[0];
         if (!found || found.errorCode !== 0 || found.nodeId < 0) throw new Error(`no coordinator for group ${this.o.groupId} yet (error ${found?.errorCode})`);
         this.coordinator = { host: found.host, port: found.port };
+        this.coordinatorId = found.nodeId;
         return this.coordinator;
       } catch (e) {
         last = e as Error;
@@ -144,12 +199,15 @@ export class PlatformaticGroupMembership implements GroupMembership {
       const response = (e as { response?: { memberId?: string } }).response;
       if (hasApiError(e as Error, 'MEMBER_ID_REQUIRED') && response?.memberId) {
         this.memberId = response.memberId;
+        if (this.stopped) return this.leave(response.memberId);
         join = await joinGroupV9.api.async(c, this.o.groupId, this.o.sessionTimeoutMs, this.o.rebalanceTimeoutMs, this.memberId, null, this.o.protocolType, protocols, null);
       } else throw e;
     }
     this.contact();
     this.memberId = join.memberId;
     this.generation = join.generationId;
+    // stop() came while the JoinGroup was under way: the group must not wait for this member
+    if (this.stopped) return this.leave(join.memberId);
     const protocol = join.protocolName ?? protocols[0]!.name;
     let assignments: { memberId: string; assignment: Buffer }[] = [];
     if (join.leader === join.memberId) {
@@ -158,7 +216,8 @@ export class PlatformaticGroupMembership implements GroupMembership {
     }
     const sync = await syncGroupV5.api.async(c, this.o.groupId, join.generationId, join.memberId, null, this.o.protocolType, protocol, assignments);
     this.contact();
-    if (this.stopped) return;
+    if (this.stopped) return this.leave(join.memberId);
+    this.assigned = true;
     this.o.onAssigned({ generation: join.generationId, memberId: join.memberId, leaderId: join.leader, protocol, assignment: sync.assignment });
   }
 
@@ -167,38 +226,54 @@ export class PlatformaticGroupMembership implements GroupMembership {
     this.lostReported = false;
   }
 
+  /** Waits `ms`, or less when a rejoin is requested or the member stops. */
+  private async pause(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.wakeHeartbeat = () => { clearTimeout(t); resolve(); };
+    });
+    this.wakeHeartbeat = undefined;
+  }
+
   private async heartbeatUntilRebalance(): Promise<void> {
     for (;;) {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, this.o.heartbeatIntervalMs);
-        this.wakeHeartbeat = () => { clearTimeout(t); resolve(); };
-      });
-      this.wakeHeartbeat = undefined;
+      await this.pause(this.o.heartbeatIntervalMs);
       if (this.stopped) return;
       if (this.rejoinReason !== undefined) {
         this.log.debug(`group ${this.o.groupId}: rejoining (${this.rejoinReason})`);
         throw new RejoinNeeded(this.rejoinReason);
       }
-      if (!this.heartbeatConnection?.isConnected()) this.heartbeatConnection = await this.connect(await this.findCoordinator());
-      await heartbeatV4.api.async(this.heartbeatConnection, this.o.groupId, this.generation, this.memberId!, null);
+      await heartbeatV4.api.async(await this.heartbeatConnectionFor(), this.o.groupId, this.generation, this.memberId!, null);
       this.contact();
     }
   }
 
+  /**
+   * Leaves the group: LeaveGroup for the member id it has, then, if a JoinGroup is still under way,
+   * waits (bounded) for the loop, which leaves with the member id that JoinGroup brings, so the
+   * group never waits a session timeout for a member that is gone (a task stopped right after it
+   * started, e.g. a restart following a config change).
+   */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     this.wakeHeartbeat?.();
-    if (this.memberId) {
-      try {
-        const c = this.heartbeatConnection?.isConnected() ? this.heartbeatConnection : await this.connect(await this.findCoordinator());
-        this.heartbeatConnection = c;
-        await Promise.race([leaveGroupV5.api.async(c, this.o.groupId, [{ memberId: this.memberId, reason: 'the worker is stopping' }]), sleep(5000)]);
-      } catch (e) {
-        this.log.debug(`group ${this.o.groupId}: leaving failed: ${(e as Error).message}`);
-      }
-    }
+    if (this.memberId) await this.leave(this.memberId);
+    await Promise.race([this.running, sleep(10_000)]);
     await this.resetConnections();
-    await Promise.race([this.running, sleep(1000)]);
+  }
+
+  private readonly left = new Set<string>();
+
+  private async leave(memberId: string): Promise<void> {
+    if (this.left.has(memberId)) return;
+    this.left.add(memberId);
+    try {
+      const c = this.heartbeatConnection?.isConnected() ? this.heartbeatConnection : await this.connect(await this.findCoordinator());
+      this.heartbeatConnection = c;
+      await Promise.race([leaveGroupV5.api.async(c, this.o.groupId, [{ memberId, reason: 'the worker is stopping' }]), sleep(5000)]);
+    } catch (e) {
+      this.log.debug(`group ${this.o.groupId}: leaving failed: ${(e as Error).message}`);
+    }
   }
 }

@@ -169,7 +169,7 @@ export class PlatformaticTransactionalProducer implements TransactionalProducer 
     if (!(consumer instanceof PlatformaticGroupConsumer)) throw new Error('exactly-once needs the consumer of the same client');
     const c = consumer.groupMember;
     const tx = await this.transaction();
-    await tx.addConsumer(c);
+    await tx.addConsumer(c as never); // the library reads only its groupId
     // one TxnOffsetCommit per partition, one after another (the library folds concurrent ones into one)
     for (const o of offsets) {
       const message = {
