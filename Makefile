@@ -13,7 +13,9 @@
 #                     against a 3-worker cluster (.cache/jest-results-cluster.json), broker stopped again
 #   make run          build, broker, then scripts/run.sh: the worker in the foreground
 #                     (config/worker.properties) and, once GET /health answers 200, the
-#                     online-learning demo (scripts/demo.sh; DEMO=0 skips it); Ctrl-C stops both
+#                     online-learning demo (scripts/demo.sh; DEMO=0 skips it); Ctrl-C stops both.
+#                     make run WORKERS=3: three workers (8083-8085) in one group; the demo then
+#                     also shows a connector's tasks spread over them
 #   make bench        build, broker, benchmark (when one exists)
 #   make clean        remove dist/ and .data/ (keeps the downloaded jars in .cache/)
 #
@@ -56,6 +58,8 @@ JEST_RESULTS_FAULTS := .cache/jest-results-faults.json
 FAULTS_SUITE := test/integration/faults-broker.test.ts
 CLUSTER_REST := test/integration/rest-connectors.test.ts test/integration/rest-lifecycle.test.ts test/integration/rest-errors.test.ts
 JEST_ARGS ?=
+# make run WORKERS=3: a cluster of that many workers (1-9) on consecutive ports from 8083
+WORKERS ?= 1
 
 .PHONY: typecheck
 .PHONY: install build kafka-up kafka-down kafka-fetch kafka-smoke registry-up registry-down test run bench clean
@@ -185,9 +189,10 @@ run: build
 	@$(BROKER_UP)
 	trap broker_down EXIT
 	trap 'exit 130' INT TERM
-	# worker, wait for GET /health = 200, demo (scripts/run.sh; the test of a first start under load runs it too)
+	# worker(s), wait for GET /health = 200, demo (scripts/run.sh; the test of a first start under load
+	# runs it too). WORKERS=3: a cluster of three workers on 8083-8085.
 	status=0
-	bash scripts/run.sh config/worker.properties || status=$$?
+	WORKERS="$(WORKERS)" bash scripts/run.sh config/worker.properties || status=$$?
 	exit $$status
 
 bench: build

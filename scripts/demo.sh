@@ -9,6 +9,11 @@
 #      DEMO_RATE events/s, each label DEMO_DELAY events later on banknote-labels
 #   4. prints the prequential accuracy from GET /learners/learn-banknote every DEMO_PRINT_S seconds,
 #      and ends once the learner has learned every label sent (exit 1 if it has not after DEMO_SETTLE_S)
+#   5. with several workers (DEMO_WORKER_URLS, set by `make run WORKERS=3`): creates the 6-partition
+#      topics demo-cluster-events and demo-cluster-copies and the connector cluster-copy
+#      (KafkaTopicSink, one task per worker), sends every event there too, prints which worker runs
+#      each task as every worker reports it, and the number of records copied (exit 1 if the
+#      workers disagree or a record is missing after DEMO_SETTLE_S)
 #
 # On a first start the broker is busy creating topics and loading its group coordinator: broker
 # errors that say "try again" (a partition whose leader is not known yet, "does not host this
@@ -44,6 +49,10 @@ const readyTimeout = Number(env('DEMO_READY_TIMEOUT_S', '120')) * 1000;
 const settleTimeout = Number(env('DEMO_SETTLE_S', '60')) * 1000;
 const body = JSON.parse(fs.readFileSync('connectors/learn-banknote.json', 'utf8'));
 const name = body.name;
+const workerUrls = env('DEMO_WORKER_URLS', url).split(/[\s,]+/).filter(Boolean);
+const cluster = workerUrls.length > 1;
+const clusterConnector = 'cluster-copy';
+const clusterTopics = ['demo-cluster-events', 'demo-cluster-copies'];
 const topics = ['banknote-events', 'banknote-labels', 'banknote-predictions'];
 const log = (...a) => console.log('[demo]', ...a);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -75,8 +84,8 @@ async function retrying(what, fn) {
   }
 }
 
-async function http(method, path, json) {
-  const res = await fetch(url + path, { method, headers: { 'content-type': 'application/json', accept: 'application/json' }, body: json === undefined ? undefined : JSON.stringify(json), signal: AbortSignal.timeout(30000) });
+async function http(method, path, json, base = url) {
+  const res = await fetch(base + path, { method, headers: { 'content-type': 'application/json', accept: 'application/json' }, body: json === undefined ? undefined : JSON.stringify(json), signal: AbortSignal.timeout(30000) });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
 }
@@ -93,7 +102,60 @@ async function learner() {
   return r.status === 200 ? r.body : null;
 }
 
+/** The cluster part: one copying task per worker, spread by the group leader. */
+async function createClusterConnector() {
+  const config = {
+    'connector.class': 'io.kappa.connect.kafka.KafkaTopicSinkConnector',
+    'tasks.max': String(workerUrls.length),
+    topics: clusterTopics[0],
+    'target.topic': clusterTopics[1],
+    'target.partition': 'key',
+    'key.converter': 'org.apache.kafka.connect.storage.StringConverter',
+    'value.converter': 'org.apache.kafka.connect.storage.StringConverter',
+  };
+  // posted to the last worker: a follower forwards it to the leader, as in Connect
+  const via = workerUrls[workerUrls.length - 1];
+  await retrying(`creating connector ${clusterConnector}`, async () => {
+    const got = await http('GET', `/connectors/${clusterConnector}`, undefined, via);
+    if (got.status === 200) { log(`connector ${clusterConnector} exists: keeping it`); return; }
+    const r = await http('POST', '/connectors', { name: clusterConnector, config }, via);
+    if (r.status === 201) { log(`connector ${clusterConnector} created through ${via}: ${config['tasks.max']} tasks copying ${clusterTopics[0]} (6 partitions) to ${clusterTopics[1]}`); return; }
+    throw new Error(`HTTP ${r.status} ${JSON.stringify(r.body)}`);
+  });
+}
+
+/** Records on the copy topic (the sum of its partitions' end offsets). */
+async function countCopies(admin) {
+  const offsets = await retrying('reading the copy topic', () => admin.fetchTopicOffsets(clusterTopics[1]));
+  return offsets.reduce((n, p) => n + Number(p.high), 0);
+}
+
+/** Which worker runs each task, as every worker reports it; then the copy count. */
+async function showCluster(admin, expected) {
+  const deadline = Date.now() + settleTimeout;
+  let views, agree, copied;
+  for (;;) {
+    views = await Promise.all(workerUrls.map((w) => http('GET', `/connectors/${clusterConnector}/status`, undefined, w).then((r) => r.body, (e) => ({ error: e.message }))));
+    const key = (v) => JSON.stringify((v?.tasks ?? []).map((t) => [t.id, t.state, t.worker_id]));
+    agree = views.every((v) => key(v) === key(views[0]));
+    copied = await countCopies(admin);
+    const running = (views[0]?.tasks ?? []).filter((t) => t.state === 'RUNNING').length;
+    if (agree && running === workerUrls.length && copied >= expected) break;
+    if (Date.now() > deadline) break;
+    await sleep(500);
+  }
+  log(`cluster: tasks of ${clusterConnector} as each worker reports them`);
+  for (const [i, v] of views.entries()) {
+    const tasks = (v?.tasks ?? []).map((t) => `task ${t.id} ${t.state} on ${t.worker_id}`).join(', ');
+    log(`  ${workerUrls[i]}: connector on ${v?.connector?.worker_id ?? '?'}; ${tasks || JSON.stringify(v)}`);
+  }
+  const owners = new Set((views[0]?.tasks ?? []).map((t) => t.worker_id));
+  log(`cluster: ${owners.size} worker(s) run the ${(views[0]?.tasks ?? []).length} tasks; every worker ${agree ? 'agrees' : 'does NOT agree'}; ${copied} of ${expected} records copied`);
+  if (!agree || copied < expected) throw new Error(`the cluster part did not complete: ${agree ? '' : 'the workers disagree on the status; '}${copied} of ${expected} records copied`);
+}
+
 (async () => {
+  const allTopics = cluster ? [...topics, ...clusterTopics] : topics;
   await retrying('waiting for the worker', async () => {
     const r = await http('GET', '/health');
     if (r.status !== 200) throw new Error(`GET /health: HTTP ${r.status} ${JSON.stringify(r.body)}`);
@@ -104,22 +166,21 @@ async function learner() {
   await retrying('connecting to Kafka', () => admin.connect());
   await retrying('creating the topics', async () => {
     const existing = new Set(await admin.listTopics());
-    const want = topics.filter((t) => !existing.has(t));
+    const want = allTopics.filter((t) => !existing.has(t));
     if (want.length === 0) return;
     try {
-      await admin.createTopics({ topics: want.map((topic) => ({ topic, numPartitions: 1, replicationFactor: 1 })), waitForLeaders: true });
+      await admin.createTopics({ topics: want.map((topic) => ({ topic, numPartitions: clusterTopics.includes(topic) ? 6 : 1, replicationFactor: 1 })), waitForLeaders: true });
     } catch (e) {
       if (!(e.errors || []).every((x) => x.type === 'TOPIC_ALREADY_EXISTS')) throw e;
     }
   });
   // a created topic is not writable before every partition has a leader the broker knows about
   await retrying('waiting for the topics\' leaders', async () => {
-    const md = await admin.fetchTopicMetadata({ topics });
+    const md = await admin.fetchTopicMetadata({ topics: allTopics });
     const leaderless = md.topics.flatMap((t) => t.partitions.filter((p) => p.leader < 0).map((p) => `${t.name}-${p.partitionId}`));
     if (leaderless.length > 0) throw Object.assign(new Error(`no leader yet for ${leaderless.join(', ')}`), { retriable: true });
   });
-  await admin.disconnect();
-  log(`topics ready: ${topics.join(', ')}`);
+  log(`topics ready: ${allTopics.join(', ')}`);
 
   await retrying(`creating connector ${name}`, async () => {
     const got = await http('GET', `/connectors/${encodeURIComponent(name)}`);
@@ -128,7 +189,9 @@ async function learner() {
     if (r.status === 201) { log(`connector ${name} created: ${body.config['transforms.learn.algorithm']} on f1..f4, labels on banknote-labels, predictions on banknote-predictions`); return; }
     throw new Error(`HTTP ${r.status} ${JSON.stringify(r.body)}`); // 5xx and 409 (rebalance) are retried
   });
+  if (cluster) await createClusterConnector();
   const learned0 = (await learner().catch(() => null))?.learned ?? 0;
+  const copied0 = cluster ? await countCopies(admin) : 0;
 
   const csv = fs.existsSync('test/fixtures/datasets/banknote.csv') ? 'test/fixtures/datasets/banknote.csv' : '../shared/datasets/banknote.csv';
   const d = parseNumericCsv(fs.readFileSync(csv, 'utf8'));
@@ -146,7 +209,7 @@ async function learner() {
   const run = Date.now().toString(36);
   const tick = 50; // ms
   const perTick = Math.max(1, Math.round((rate * tick) / 1000));
-  let labelsSent = 0;
+  let labelsSent = 0, eventsSent = 0;
   for (let p = 0; p < passes; p++) {
     const seed = seed0 + p;
     const all = permutation(d.y.length, seed);
@@ -162,6 +225,8 @@ async function learner() {
         while (queue.length > delay) { const q = queue.shift(); labels.push({ key: q.id, value: JSON.stringify({ id: q.id, label: q.y }) }); }
       }
       await send('banknote-events', events);
+      if (cluster) await send(clusterTopics[0], events);
+      eventsSent += events.length;
       if (labels.length) await send('banknote-labels', labels);
       labelsSent += labels.length;
       await sleep(tick);
@@ -185,6 +250,8 @@ async function learner() {
   }
   clearInterval(poll);
   log(`done: ${fmt(latest)}`);
+  if (cluster) await showCluster(admin, copied0 + eventsSent);
+  await admin.disconnect();
   log(`more: curl -s ${url}/learners/${name}`);
   log(`      curl -s ${url}/learners/${name}/model`);
   log(`      curl -s -X POST ${url}/learners/${name}/publish   (a linear model version on kappa-models)`);

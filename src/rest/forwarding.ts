@@ -1,8 +1,10 @@
 /**
  * Requests a worker cannot answer itself go to the worker that can, as Connect forwards them: a
  * write to the leader (NotLeaderError), a task restart to the worker running the task
- * (NotOwnerError). The forwarded request carries `forward=false`, so it is never forwarded again;
- * a worker that still cannot answer it says so with Connect's 409. A target that does not answer
+ * (NotOwnerError). As in Connect, a request straight from a client (no `forward` parameter) may
+ * take two hops: it goes on with `forward=true` (a follower → the leader, which may send a task
+ * restart on to the task's owner), and that hop with `forward=false`, which is never forwarded
+ * again; a worker that still cannot answer it says so with Connect's 409. A target that does not answer
  * within the bound gives Connect's 500 "IO Error trying to forward REST request".
  */
 import type { FastifyReply } from 'fastify';
@@ -21,12 +23,18 @@ export interface ForwardableRequest {
 
 /** The URL to forward to, or null when the request must be answered here (already forwarded, or no target known). */
 export function forwardTarget(error: unknown, req: ForwardableRequest): string | null {
-  const forward = req.query['forward'];
-  const last = Array.isArray(forward) ? forward[forward.length - 1] : forward;
-  if (typeof last === 'string' && last.toLowerCase() === 'false') return null;
+  if (forwardParam(req) === false) return null;
   if (error instanceof NotLeaderError) return error.leaderUrl;
   if (error instanceof NotOwnerError) return error.ownerUrl;
   return null;
+}
+
+/** The request's `forward` parameter: undefined when absent (a client's request). */
+function forwardParam(req: ForwardableRequest): boolean | undefined {
+  const forward = req.query['forward'];
+  const last = Array.isArray(forward) ? forward[forward.length - 1] : forward;
+  if (typeof last !== 'string') return undefined;
+  return last.toLowerCase() !== 'false';
 }
 
 /**
@@ -35,7 +43,8 @@ export function forwardTarget(error: unknown, req: ForwardableRequest): string |
  */
 export async function forward(target: string, req: ForwardableRequest, reply: FastifyReply, caughtUp?: () => Promise<void>): Promise<FastifyReply> {
   const url = new URL(req.url, target.endsWith('/') ? target : target + '/');
-  url.searchParams.set('forward', 'false');
+  // a client's request may be forwarded once more by its first target, a forwarded one never
+  url.searchParams.set('forward', forwardParam(req) === undefined ? 'true' : 'false');
   const headers: Record<string, string> = { accept: 'application/json' };
   const type = req.headers['content-type'];
   const hasBody = req.body !== undefined && req.method !== 'GET' && req.method !== 'DELETE';

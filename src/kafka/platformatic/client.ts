@@ -101,7 +101,11 @@ export class PlatformaticClient implements KafkaClient {
         // another worker may have created it between list and create
         if (hasApiError(e as Error, 'TOPIC_ALREADY_EXISTS')) continue;
         cause ??= e as Error;
-        failures.push({ topic: s.topic, reason: flattenErrors(e as Error).map((x) => x.message).join('; ') });
+        // the broker's error name and what was asked for: "INVALID_REPLICATION_FACTOR: ... (asked for
+        // replication factor 3)" tells a single-broker user which setting to change
+        const reasons = flattenErrors(e as Error).map((x) => (x.apiId ? `${x.apiId}: ${x.message}` : x.message)).join('; ');
+        const rf = s.replicationFactor > 0 ? `replication factor ${s.replicationFactor}` : "the broker's default replication factor";
+        failures.push({ topic: s.topic, reason: `${reasons} (asked for ${rf})` });
       }
     }
     if (failures.length > 0) throw describeTopicErrors(failures, cause);
