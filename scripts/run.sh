@@ -122,7 +122,8 @@ if [[ -f scripts/demo.sh && "${DEMO:-1}" != 0 ]]; then
     sleep 0.5
   done
   if all_healthy; then
-    echo "run.sh: $count worker(s) ready after $((SECONDS - t0))s, running scripts/demo.sh" >&2
+    if ((count == 1)); then echo "run.sh: worker is ready after $((SECONDS - t0))s, running scripts/demo.sh" >&2
+    else echo "run.sh: $count workers are ready after $((SECONDS - t0))s, running scripts/demo.sh" >&2; fi
     bash scripts/demo.sh &
     demo=$!
     if [[ "${RUN_EXIT_AFTER_DEMO:-0}" == 1 ]]; then

@@ -147,6 +147,12 @@ export interface RecordProducer {
  */
 export interface TransactionalProducer extends RecordProducer {
   readonly inTransaction: boolean;
+  /**
+   * Claims the transactional id (InitProducerId): an earlier instance's open transaction is
+   * aborted and that instance fenced. Done before the task restores state, whose read_committed
+   * reader would otherwise wait behind the dead instance's transaction until its timeout.
+   */
+  init(): Promise<void>;
   sendOffsets(consumer: GroupConsumer, offsets: TopicPartitionOffset[]): Promise<void>;
   /** waits for every send of the transaction, then commits it */
   commit(): Promise<void>;

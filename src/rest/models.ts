@@ -13,7 +13,7 @@
  * (per-record routing by field or header).
  */
 import type { FastifyInstance } from 'fastify';
-import { createKafkaClient, type KafkaClient, type TopicReader } from '../kafka';
+import type { KafkaClient, TopicReader } from '../kafka';
 import { ArtifactError, ArtifactStore, describeUri } from '../ml/serving/artifacts';
 import { ControlMessageError, type ModelControl } from '../ml/serving/control';
 import { ControlLog, controlRecord, preparePublish } from '../ml/serving/control-log';
@@ -28,7 +28,9 @@ export function modelRoutes(routes: RouteTable, deps: ServerDeps, app?: FastifyI
   let kafka: KafkaClient | undefined;
   let reader: TopicReader | undefined;
   let starting: Promise<void> | undefined;
-  const client = () => (kafka ??= createKafkaClient(deps.config.kafkaClient, {
+  // loaded on the first /models request: the REST layer stays loadable without the Kafka client
+  // (the unit tests of the REST server run under jest, which cannot load the ESM-only client)
+  const client = () => (kafka ??= (require('../kafka') as typeof import('../kafka')).createKafkaClient(deps.config.kafkaClient, {
     bootstrapServers: deps.config.bootstrapServers,
     clientId: `connect-${deps.config.groupId}-models`,
     logger: deps.logs.logger('io.kappa.connect.rest.models'),

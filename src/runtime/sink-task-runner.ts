@@ -154,6 +154,11 @@ export class SinkTaskRunner {
       if (o.exactlyOnce) {
         this.tx = o.kafka.transactionalProducer({ clientId, overrides, transactionalId: o.exactlyOnce.transactionalId, transactionTimeoutMs: o.exactlyOnce.transactionTimeoutMs });
       }
+      // exactly-once: fence the task's previous instance first, so that its open transaction is
+      // aborted before anything below (state restored with read_committed) reads behind it
+      const tx = this.tx;
+      if (tx) await this.untilKafkaAnswers('claiming the transactional id', () => tx.init());
+      if (this.stopped) return;
       const producer: RecordProducer = this.tx ?? o.kafka.producer({ clientId, overrides });
       this.producer = producer;
       this.task = o.descriptor.createTask();

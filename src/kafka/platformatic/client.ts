@@ -17,7 +17,7 @@ import { flattenErrors, hasApiError, isRetriableKafkaError } from './errors';
 import { PartitionFetcher } from './fetcher';
 import { PlatformaticGroupConsumer } from './group-consumer';
 import { PlatformaticGroupMembership } from './group-membership';
-import { baseOptions, producerTuning } from './options';
+import { baseOptions, libraryGroupId, producerTuning } from './options';
 import { PipelinedProducer, toPlatformaticMessages } from './producer';
 import { PlatformaticTransactionalProducer } from './transactional-producer';
 
@@ -59,7 +59,7 @@ export class PlatformaticClient implements KafkaClient {
 
   /** A consumer that never joins a group: ListOffsets for end offsets. */
   private get offsets(): Consumer {
-    this.offsetsReader ??= new Consumer({ ...baseOptions(this.options.bootstrapServers, `${this.options.clientId}-offsets`, this.props('consumer'), 5), groupId: `${this.options.clientId}-offsets`, metadataMaxAge: 5000 });
+    this.offsetsReader ??= new Consumer({ ...baseOptions(this.options.bootstrapServers, `${this.options.clientId}-offsets`, this.props('consumer'), 5), groupId: libraryGroupId(`${this.options.clientId}-offsets`), metadataMaxAge: 5000 });
     return this.offsetsReader;
   }
 
@@ -264,7 +264,7 @@ export class PlatformaticClient implements KafkaClient {
    */
   topicReader(topics: string[], onMessage: (m: ConsumedMessage) => void, groupId: string, options: { readCommitted?: boolean } = {}): TopicReader {
     const log = this.options.logger;
-    const consumer = new Consumer({ ...baseOptions(this.options.bootstrapServers, groupId, this.props('consumer'), 5), groupId, metadataMaxAge: 5000 });
+    const consumer = new Consumer({ ...baseOptions(this.options.bootstrapServers, groupId, this.props('consumer'), 5), groupId: libraryGroupId(groupId), metadataMaxAge: 5000 });
     const position = new Map<string, number>();
     const waiters: { target: Map<string, number>; resolve: () => void; reject: (e: Error) => void }[] = [];
     let stopped = false;

@@ -17,6 +17,7 @@ type FetchResponse = Awaited<ReturnType<Consumer['fetch']>>;
 type RecordsBatch = NonNullable<FetchResponse['responses'][number]['partitions'][number]['records']>[number];
 
 const IS_CONTROL = 0x20;
+const IS_TRANSACTIONAL = 0x10;
 const LOG_APPEND_TIME = 0x08;
 const OFFSET_OUT_OF_RANGE = 1;
 
@@ -175,7 +176,7 @@ export class PartitionFetcher {
           this.o.onCaughtUp?.(topic, p.partitionIndex, state.position, highWatermark);
           continue;
         }
-        const { messages, bytes, next } = toMessages(batches, topic, p.partitionIndex, request.offset);
+        const { messages, bytes, next } = toMessages(batches, topic, p.partitionIndex, request.offset, p.abortedTransactions);
         state.position = Math.max(state.position, next);
         if (messages.length > 0) this.o.onBatch({ topic, partition: p.partitionIndex, messages, bytes }, highWatermark);
         else this.o.onCaughtUp?.(topic, p.partitionIndex, state.position, highWatermark);
@@ -224,15 +225,32 @@ export class PartitionFetcher {
  * skipped, as are records before `from` (a fetch returns whole batches). `next` is the offset after
  * the last batch, which moves the position past trailing control records too.
  */
-export function toMessages(batches: RecordsBatch[], topic: string, partition: number, from: number): { messages: ConsumedMessage[]; bytes: number; next: number } {
+export function toMessages(
+  batches: RecordsBatch[], topic: string, partition: number, from: number,
+  abortedTransactions?: readonly { producerId: bigint; firstOffset: bigint }[] | null,
+): { messages: ConsumedMessage[]; bytes: number; next: number } {
   const messages: ConsumedMessage[] = [];
   let bytes = 0;
   let next = from;
+  // read_committed: the broker sends records up to the last stable offset, aborted ones included,
+  // with the aborted transactions (producer id, first offset) of the range; the client drops a
+  // transactional batch of such a producer until that producer's abort marker (as Kafka's own
+  // consumer does). Without this, a reader would apply what a dead task instance never committed.
+  const pending = abortedTransactions && abortedTransactions.length > 0
+    ? [...abortedTransactions].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0))
+    : [];
+  const abortedProducers = new Set<bigint>();
   for (const batch of batches) {
     const base = Number(batch.firstOffset);
     const last = base + batch.lastOffsetDelta;
     if (last + 1 > next) next = last + 1;
-    if ((batch.attributes & IS_CONTROL) !== 0) continue;
+    while (pending.length > 0 && pending[0]!.firstOffset <= BigInt(last)) abortedProducers.add(pending.shift()!.producerId);
+    if ((batch.attributes & IS_CONTROL) !== 0) {
+      // the producer's marker ends its aborted transaction: its later batches are committed ones
+      abortedProducers.delete(batch.producerId);
+      continue;
+    }
+    if ((batch.attributes & IS_TRANSACTIONAL) !== 0 && abortedProducers.has(batch.producerId)) continue;
     const logAppend = (batch.attributes & LOG_APPEND_TIME) !== 0;
     const firstTs = Number(batch.firstTimestamp);
     const maxTs = Number(batch.maxTimestamp);

@@ -21,7 +21,7 @@ import type { FetchedBatch, GroupConsumer, GroupConsumerOptions, TopicPartition,
 import { decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscription, RANGE_PROTOCOL, rangeAssign } from './consumer-protocol';
 import { PartitionFetcher } from './fetcher';
 import { PlatformaticGroupMembership } from './group-membership';
-import { baseOptions, fetchTuning } from './options';
+import { baseOptions, fetchTuning, libraryGroupId } from './options';
 
 const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -93,7 +93,7 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
     this.maxBuffered = o.maxBufferedBytes ?? 16 * 1024 * 1024;
     this.consumer = new Consumer({
       ...baseOptions(deps.bootstrapServers, o.clientId, deps.props, 5),
-      groupId: o.groupId,
+      groupId: libraryGroupId(o.groupId),
       autocommit: false,
       autocreateTopics: this.tuning.allowAutoCreateTopics,
       sessionTimeout: this.tuning.sessionTimeout,
@@ -298,17 +298,11 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
   }
 
   private async startPositions(parts: TopicPartition[]): Promise<Map<string, number>> {
-    const byTopic = new Map<string, number[]>();
-    for (const p of parts) {
-      const list = byTopic.get(p.topic) ?? [];
-      list.push(p.partition);
-      byTopic.set(p.topic, list);
-    }
-    const committed = await this.consumer.listCommittedOffsets({ topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) });
+    const committed = await this.membership.fetchCommittedOffsets(parts);
     const out = new Map<string, number>();
     const missing = new Map<string, number[]>();
     for (const p of parts) {
-      const c = committed.get(p.topic)?.[p.partition];
+      const c = committed.get(p.topic)?.get(p.partition);
       if (c !== undefined && c >= 0n) out.set(key(p.topic, p.partition), Number(c));
       else {
         const list = missing.get(p.topic) ?? [];
@@ -400,12 +394,10 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
   }
 
   async committed(partitions: TopicPartition[]): Promise<TopicPartitionOffset[]> {
-    const byTopic = new Map<string, number[]>();
-    for (const p of partitions) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition]);
-    const res = await this.consumer.listCommittedOffsets({ topics: [...byTopic].map(([topic, ps]) => ({ topic, partitions: ps })) });
+    const res = await this.membership.fetchCommittedOffsets(partitions);
     const out: TopicPartitionOffset[] = [];
     for (const p of partitions) {
-      const o = res.get(p.topic)?.[p.partition];
+      const o = res.get(p.topic)?.get(p.partition);
       if (o !== undefined && o >= 0n) out.push({ topic: p.topic, partition: p.partition, offset: Number(o) });
     }
     return out;

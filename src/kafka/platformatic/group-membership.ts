@@ -13,7 +13,7 @@
  * the session timeout, the member counts its membership as lost (onLost): the group has moved its
  * work elsewhere by then.
  */
-import { Connection, FindCoordinatorKeyTypes, findCoordinatorV6, heartbeatV4, joinGroupV9, leaveGroupV5, offsetCommitV8, syncGroupV5 } from '@platformatic/kafka';
+import { Connection, FindCoordinatorKeyTypes, findCoordinatorV6, heartbeatV4, joinGroupV9, leaveGroupV5, offsetCommitV8, offsetFetchV8, syncGroupV5 } from '@platformatic/kafka';
 import type { Logger } from '../../api';
 import type { GroupMembership, GroupMembershipOptions, TopicPartitionOffset } from '../port';
 import { hasApiError } from './errors';
@@ -122,6 +122,41 @@ export class PlatformaticGroupMembership implements GroupMembership {
     } catch (e) {
       if (hasApiError(e as Error, 'NOT_COORDINATOR') || hasApiError(e as Error, 'COORDINATOR_NOT_AVAILABLE')) this.coordinator = undefined;
       throw e;
+    }
+  }
+
+  /**
+   * The group's committed offsets of these partitions (-1 where none), with require_stable: while a
+   * transaction holding offsets for a partition is open (exactly-once), the coordinator answers
+   * UNSTABLE_OFFSET_COMMIT and the question is asked again, so a new owner never starts before
+   * offsets that are about to be committed or aborted.
+   */
+  async fetchCommittedOffsets(partitions: readonly { topic: string; partition: number }[]): Promise<Map<string, Map<number, bigint>>> {
+    const byTopic = new Map<string, number[]>();
+    for (const p of partitions) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition]);
+    const out = new Map<string, Map<number, bigint>>();
+    if (byTopic.size === 0) return out;
+    const deadline = Date.now() + Math.max(60_000, this.o.rebalanceTimeoutMs);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const c = await this.heartbeatConnectionFor();
+        const res = await offsetFetchV8.api.async(c, [{ groupId: this.o.groupId, memberEpoch: -1, topics: [...byTopic].map(([name, partitionIndexes]) => ({ name, partitionIndexes })) }], true);
+        for (const g of res.groups) {
+          for (const t of g.topics) {
+            const m = out.get(t.name) ?? new Map<number, bigint>();
+            for (const p of t.partitions) m.set(p.partitionIndex, p.committedOffset);
+            out.set(t.name, m);
+          }
+        }
+        return out;
+      } catch (e) {
+        const err = e as Error;
+        if (hasApiError(err, 'NOT_COORDINATOR') || hasApiError(err, 'COORDINATOR_NOT_AVAILABLE')) this.coordinator = undefined;
+        const retriable = hasApiError(err, 'UNSTABLE_OFFSET_COMMIT') || hasApiError(err, 'COORDINATOR_LOAD_IN_PROGRESS') || hasApiError(err, 'NOT_COORDINATOR') || hasApiError(err, 'COORDINATOR_NOT_AVAILABLE');
+        if (!retriable || Date.now() > deadline) throw err;
+        if (attempt === 1) this.log.debug(`group ${this.o.groupId}: committed offsets not stable yet (${err.message}); asking again`);
+        await new Promise((r) => setTimeout(r, Math.min(1000, 50 * attempt)));
+      }
     }
   }
 

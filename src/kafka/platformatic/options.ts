@@ -45,6 +45,15 @@ export function backoff(props: Readonly<Record<string, string>>): (client: unkno
   return (_client, _op, attempt) => Math.min(max, first * 2 ** Math.max(0, attempt - 1));
 }
 
+/**
+ * The library's Consumer insists on a group id without whitespace, which Kafka itself allows (Connect
+ * names the group of connector "my scorer" `connect-my scorer`). Where the library only needs a
+ * group id to exist (it never joins: membership and committed offsets are ours), it gets this one.
+ */
+export function libraryGroupId(groupId: string): string {
+  return groupId.replace(/\s/g, '_');
+}
+
 export function baseOptions(bootstrapServers: string[], clientId: string, props: Readonly<Record<string, string>>, retries: number | boolean): ClientBaseOptions {
   return {
     clientId,

@@ -39,6 +39,8 @@ export class PlatformaticTransactionalProducer implements TransactionalProducer 
   private inFlightBytes = 0;
   private failure?: Error;
   private closed = false;
+  /** InitProducerId done: the transactional id is this instance's until a newer one claims it */
+  private claimed = false;
   /** the partitions the open transaction has added (written to) */
   private readonly transactionPartitions = new Set<string>();
   /** chunks that add partitions to the transaction, one after another (see sendAlone) */
@@ -70,9 +72,25 @@ export class PlatformaticTransactionalProducer implements TransactionalProducer 
     return this.tx !== undefined || this.beginning !== undefined;
   }
 
+  async init(): Promise<void> {
+    if (this.claimed) return;
+    // beginTransaction sends InitProducerId (and nothing else); cancel only forgets the local
+    // transaction, the producer id and epoch stay for the next one
+    const t = await this.producer.beginTransaction();
+    this.claimed = true;
+    await t.cancel();
+  }
+
   private transaction(): Promise<Transaction> {
     if (this.tx) return Promise.resolve(this.tx);
+    // Once fenced (a newer instance of the task claimed the transactional id), the library forgets
+    // its producer id and would claim the id again on the next transaction, fencing the newer
+    // instance in turn: a fenced producer never begins another transaction.
+    if (this.claimed && this.producer.producerEpoch === undefined) {
+      return Promise.reject(this.failure ??= new Error(`The transactional producer ${this.d.transactionalId} was fenced: a newer instance of this task has taken over its transactional id`));
+    }
     this.beginning ??= this.producer.beginTransaction().then((t) => {
+      this.claimed = true;
       this.tx = t;
       this.beginning = undefined;
       return t;

@@ -203,7 +203,12 @@ async function startSingleWorker(opts: StartWorkerOptions): Promise<Worker> {
     });
     child = c;
     live.add(c);
+    // KAPPA_TEST_WORKER_LOGS=<dir>: every worker's output also in <dir>/worker-<port>.log (to read after a failure)
+    const logDir = process.env['KAPPA_TEST_WORKER_LOGS'];
+    const logFile = logDir ? path.join(logDir, `worker-${port}.log`) : undefined;
+    if (logDir) fs.mkdirSync(logDir, { recursive: true });
     const append = (chunk: Buffer) => {
+      if (logFile) fs.appendFileSync(logFile, chunk);
       output += chunk.toString('utf8');
       if (output.length > 2_000_000) output = output.slice(-1_000_000);
     };
