@@ -105,6 +105,13 @@ export interface PluginKafka {
   ensureTopic(topic: string, options?: { partitions?: number; replicationFactor?: number; compact?: boolean }): Promise<void>;
   /** reads topics from their beginning and keeps following them, calling `onRecord` in offset order per partition */
   followTopics(topics: readonly string[], onRecord: (r: PluginTopicRecord) => void): TopicFollower;
+  /**
+   * Reads one partition once, from `options.from` (default: its start) up to its end offset when
+   * the call starts: `onRecords` gets each fetch's records in offset order and is awaited before
+   * more is fetched; returning false stops the read. A missing topic reads as empty. (Model
+   * artifacts stored in chunks are read this way; absent where the runtime offers no such read.)
+   */
+  readPartition?(topic: string, partition: number, onRecords: (records: readonly PluginTopicRecord[]) => boolean | void | Promise<boolean | void>, options?: { from?: number; idleTimeoutMs?: number }): Promise<void>;
 }
 
 /** Given to transformations that need more than their config (model scoring, online learning). */

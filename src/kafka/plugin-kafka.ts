@@ -1,7 +1,7 @@
 /**
  * The narrow Kafka access given to plugins (src/api PluginKafka), on top of any adapter of the
- * port: sends with the shared producer, topic creation, and topics followed from the beginning
- * with a throw-away group id that never commits.
+ * port: sends with the shared producer, topic creation, topics followed from the beginning
+ * with a throw-away group id that never commits, and single partitions read once.
  */
 import type { PluginKafka } from '../api';
 import type { KafkaClient } from './port';
@@ -17,5 +17,6 @@ export function followerPluginKafka(client: KafkaClient, groupPrefix: string, op
       config: o.compact ? { 'cleanup.policy': 'compact' } : undefined,
     }]),
     followTopics: (topics, onRecord) => client.topicReader([...topics], onRecord, `${groupPrefix}-follower-${process.pid}-${Date.now()}-${followers++}`, options),
+    readPartition: (topic, partition, onRecords, o) => client.readPartition(topic, partition, onRecords, o),
   };
 }

@@ -9,6 +9,7 @@
  *   producer()     a task's own producer: pipelined sends with a bounded number of bytes in flight
  *   groupConsumer  a task's consumer-group member: batches per partition, fetched ahead
  *   topicReader    a whole topic read from the beginning and followed (Connect's KafkaBasedLog)
+ *   readPartition  one partition read once, from an offset up to its end (model artifacts)
  */
 import type { Logger, PluginKafka } from '../api';
 
@@ -222,6 +223,24 @@ export interface TopicReader {
   stop(): Promise<void>;
 }
 
+/** What `KafkaClient.readPartition` reads and how. */
+export interface PartitionReadOptions {
+  /** the first offset to read (default, or when below it: the partition's log start) */
+  from?: number;
+  /**
+   * Fails the read when no record and no empty fetch has come back for this long (default
+   * 60 s): a broker that stays unreachable ends the read instead of holding it forever.
+   */
+  idleTimeoutMs?: number;
+}
+
+/**
+ * The records of one fetch, in offset order. The read waits for the returned promise before it
+ * fetches more (backpressure); returning `false` ends the read early. A throw or rejection ends it
+ * and `readPartition` rejects with that error.
+ */
+export type PartitionRecordsHandler = (records: readonly ConsumedMessage[]) => boolean | void | Promise<boolean | void>;
+
 export interface KafkaClient {
   readonly kind: KafkaClientKind;
   clusterId(): Promise<string>;
@@ -246,6 +265,14 @@ export interface KafkaClient {
   transactionalProducer(options: TransactionalProducerOptions): TransactionalProducer;
   groupConsumer(options: GroupConsumerOptions): GroupConsumer;
   topicReader(topics: string[], onMessage: (m: ConsumedMessage) => void, groupId: string, options?: { readCommitted?: boolean }): TopicReader;
+  /**
+   * Reads one partition once, without a consumer group (nothing is committed): from `options.from`
+   * (or the log start) up to the partition's end offset when the call starts, handing over each
+   * fetch's records and waiting for the handler before fetching more. Resolves once the end is
+   * reached or the handler returned false. Records are read uncommitted (no transactions expected).
+   * A topic or partition that does not exist reads as empty.
+   */
+  readPartition(topic: string, partition: number, onRecords: PartitionRecordsHandler, options?: PartitionReadOptions): Promise<void>;
   /** A member of a group with its own protocol type (worker clusters). */
   groupMembership(options: GroupMembershipOptions): GroupMembership;
   /** The narrow Kafka access given to plugins (src/api PluginKafka). */
@@ -294,6 +321,9 @@ export function splitForRequests(messages: readonly OutgoingMessage[], limit: nu
 export function requestShareLimit(producerProps: Readonly<Record<string, string>> | undefined): number {
   return Math.min(256 * 1024, Math.floor(Number(producerProps?.['max.request.size'] ?? 1048576) * 0.8));
 }
+
+/** The default idle timeout of `KafkaClient.readPartition`. */
+export const DEFAULT_READ_IDLE_TIMEOUT_MS = 60_000;
 
 /** An error the caller may retry after a while: the broker or a leader is not reachable right now. */
 export class KafkaUnavailableError extends Error {

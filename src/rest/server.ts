@@ -16,7 +16,7 @@ import { pluginRoutes } from './plugins';
 import { loggerRoutes } from './loggers';
 import { rootRoutes } from './root';
 import { RestError } from './server-errors';
-import { acceptsJson, clientErrorHandler, errorBody, frameworkErrors, routeErrorHandler } from './error-mapper';
+import { acceptsJson, clientErrorHandler, errorBody, frameworkErrors, httpMessage, routeErrorHandler } from './error-mapper';
 import { checkConfigMap } from './bodies';
 import { modelRoutes } from './models';
 import { learnerRoutes } from './learners';
@@ -39,9 +39,23 @@ export interface ServerDeps {
 
 export type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<string, unknown> }>;
 
+export interface RouteOptions {
+  /**
+   * The route takes its body as a stream of bytes (`Content-Type: application/octet-stream`; the
+   * handler gets the stream as `req.body`) up to `maxBytes` instead of kappa.rest.request.max.bytes;
+   * a declared Content-Length over it is answered 413 with `tooLarge` before anything is read.
+   */
+  rawBody?: { maxBytes: number; tooLarge: string };
+}
+
 export interface RouteTable {
   /** registers a route and remembers its pattern, so wrong methods answer 405 instead of 404 */
-  add(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, handler: (req: Req, reply: FastifyReply) => Promise<unknown> | unknown): void;
+  add(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, handler: (req: Req, reply: FastifyReply) => Promise<unknown> | unknown, options?: RouteOptions): void;
+}
+
+/** The rawBody options of the route a request was routed to. */
+function rawBodyOf(req: FastifyRequest): RouteOptions['rawBody'] {
+  return (req.routeOptions.config as { rawBody?: RouteOptions['rawBody'] } | undefined)?.rawBody;
 }
 
 export { RestError } from './server-errors';
@@ -84,8 +98,10 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   // 413 instead of a connection reset in the middle of its upload. Chunked bodies are cut off by
   // bodyLimit while read (fastify then closes the connection).
   const tooLarge = `HTTP 413 Request Entity Too Large: the request body is larger than ${maxBytes} bytes (worker property kappa.rest.request.max.bytes)`;
+  // Routes with a raw body (model artifacts) have their own limit and message.
   app.addHook('onRequest', async (req, reply) => {
-    if (Number(req.headers['content-length']) > maxBytes) await reply.code(413).send({ error_code: 413, message: tooLarge });
+    const raw = rawBodyOf(req);
+    if (Number(req.headers['content-length']) > (raw?.maxBytes ?? maxBytes)) await reply.code(413).send({ error_code: 413, message: raw?.tooLarge ?? tooLarge });
   });
 
   // JSON bodies; an empty body is allowed (Lenses sends Content-Type: application/json on bodyless PUTs).
@@ -104,6 +120,13 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       return done(new RestError(400, `The request body is nested deeper than ${maxDepth} levels (worker property kappa.rest.request.max.depth)`), undefined);
     }
     done(null, json);
+  });
+
+  // Bytes: only for the routes that take them (POST /models/artifacts), handed over as the stream
+  // itself (read by the route, which enforces its own limit); anywhere else as before: 415.
+  app.addContentTypeParser('application/octet-stream', (req, payload, done) => {
+    if (rawBodyOf(req)) return done(null, payload);
+    done(new RestError(415, httpMessage(415)), undefined);
   });
 
   // Optional CORS, as Connect's Jetty CrossOriginFilter does it.
@@ -140,12 +163,13 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   });
 
   const table: RouteTable = {
-    add(method, url, handler) {
+    add(method, url, handler, options) {
       const regex = new RegExp('^' + url.replace(/:[^/]+/g, '[^/]+') + '/?$');
       patterns.push({ method, regex });
       app.route({
         method,
         url,
+        ...(options?.rawBody ? { config: { rawBody: options.rawBody } } : {}),
         handler: async (req, reply) => {
           try {
             return await handler(req as Req, reply);

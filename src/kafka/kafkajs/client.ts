@@ -10,8 +10,8 @@ import {
 } from 'kafkajs';
 import type { PluginKafka } from '../../api';
 import {
-  requestShareLimit, splitForRequests,
-  type ConsumedMessage, type FetchedBatch, type GroupConsumer, type GroupConsumerOptions, type GroupMembership, type GroupMembershipOptions, type KafkaClient,
+  DEFAULT_READ_IDLE_TIMEOUT_MS, requestShareLimit, splitForRequests,
+  type ConsumedMessage, type PartitionReadOptions, type PartitionRecordsHandler, type FetchedBatch, type GroupConsumer, type GroupConsumerOptions, type GroupMembership, type GroupMembershipOptions, type KafkaClient,
   type KafkaClientOptions, type OutgoingMessage, type RecordProducer, type RecordProducerOptions, type TopicReader,
   type TopicPartitionOffset, type TopicSpec, type TransactionalProducer, type TransactionalProducerOptions,
 } from '../port';
@@ -94,6 +94,8 @@ export class KafkajsClient implements KafkaClient {
   private sharedProducer?: Producer;
   private producerConnecting?: Promise<Producer>;
   private closed = false;
+  /** partition reads so far (each gets a group id of its own) */
+  private reads = 0;
 
   constructor(private readonly options: KafkaClientOptions) {
     const log = options.logger;
@@ -474,6 +476,67 @@ export class KafkajsClient implements KafkaClient {
         await consumer.disconnect().catch(() => undefined);
       },
     };
+  }
+
+  /**
+   * kafkajs consumes through a group only: the read subscribes a throw-away group (never committed)
+   * to the topic, seeks the partition to `from` and ignores the topic's other partitions. eachBatch
+   * waits for the handler, so a slow handler slows the fetches down.
+   */
+  async readPartition(topic: string, partition: number, onRecords: PartitionRecordsHandler, options: PartitionReadOptions = {}): Promise<void> {
+    if (!(await this.listTopics()).includes(topic)) return;
+    const admin = await this.getAdmin();
+    const offsets = (await withRetry(() => admin.fetchTopicOffsets(topic))).find((o) => o.partition === partition);
+    if (!offsets) return;
+    const end = Number(offsets.high);
+    const start = Number(offsets.low);
+    const from = Math.max(options.from ?? 0, start);
+    if (from >= end) return;
+    const consumer = this.kafka.consumer({
+      groupId: `${this.options.clientId}-read-${process.pid}-${++this.reads}`,
+      maxWaitTimeInMs: 200,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      retry: { retries: 8 },
+    });
+    const idleMs = options.idleTimeoutMs ?? DEFAULT_READ_IDLE_TIMEOUT_MS;
+    let idle: NodeJS.Timeout | undefined;
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      await new Promise<void>((resolve, reject) => {
+        let done = false;
+        const finish = (e?: Error) => {
+          if (done) return;
+          done = true;
+          if (idle) clearTimeout(idle);
+          if (e) reject(e); else resolve();
+        };
+        const progress = () => {
+          if (idle) clearTimeout(idle);
+          idle = setTimeout(() => finish(new Error(`reading ${topic}-${partition}: nothing fetched for ${idleMs} ms`)), idleMs);
+        };
+        progress();
+        consumer.run({
+          autoCommit: false,
+          eachBatch: async ({ batch }) => {
+            if (done || batch.partition !== partition) return;
+            progress();
+            const records = batch.messages.map((m) => toMessage(m, topic, partition)).filter((m) => m.offset >= from && m.offset < end);
+            try {
+              const more = records.length > 0 ? await onRecords(records) : undefined;
+              if (more === false || Number(batch.lastOffset()) + 1 >= end) finish();
+            } catch (e) {
+              finish(e as Error);
+            }
+          },
+        }).then(() => {
+          if (from > start) consumer.seek({ topic, partition, offset: String(from) });
+        }, (e: Error) => finish(e));
+      });
+    } finally {
+      if (idle) clearTimeout(idle);
+      await consumer.disconnect().catch(() => undefined);
+    }
   }
 
   isRetriable(error: unknown): boolean {

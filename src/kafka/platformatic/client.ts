@@ -7,8 +7,8 @@ import { Admin, Consumer, ListOffsetTimestamps, Producer, compatibilityPartition
 import type { PluginKafka } from '../../api';
 import { followerPluginKafka } from '../plugin-kafka';
 import {
-  requestShareLimit, splitForRequests,
-  type ConsumedMessage, type GroupConsumer, type GroupConsumerOptions, type GroupMembership, type GroupMembershipOptions, type KafkaClient, type KafkaClientOptions,
+  DEFAULT_READ_IDLE_TIMEOUT_MS, requestShareLimit, splitForRequests,
+  type ConsumedMessage, type PartitionReadOptions, type PartitionRecordsHandler, type GroupConsumer, type GroupConsumerOptions, type GroupMembership, type GroupMembershipOptions, type KafkaClient, type KafkaClientOptions,
   type OutgoingMessage, type RecordProducer, type RecordProducerOptions, type TopicPartitionOffset, type TopicReader, type TopicSpec,
   type TransactionalProducer, type TransactionalProducerOptions,
 } from '../port';
@@ -44,6 +44,8 @@ export class PlatformaticClient implements KafkaClient {
   private sharedProducer?: Producer;
   private offsetsReader?: Consumer;
   private closed = false;
+  /** partition reads so far (each gets a client id of its own) */
+  private reads = 0;
   private readonly closables = new Set<{ close(): Promise<void> }>();
 
   constructor(private readonly options: KafkaClientOptions) {}
@@ -336,6 +338,72 @@ export class PlatformaticClient implements KafkaClient {
         await consumer.close(true).catch(() => undefined);
       },
     };
+  }
+
+  async readPartition(topic: string, partition: number, onRecords: PartitionRecordsHandler, options: PartitionReadOptions = {}): Promise<void> {
+    if (!(await this.listTopics()).includes(topic)) return;
+    const groupId = `${this.options.clientId}-read-${process.pid}-${++this.reads}`;
+    const consumer = new Consumer({ ...baseOptions(this.options.bootstrapServers, groupId, this.props('consumer'), 5), groupId, metadataMaxAge: 5000 });
+    let fetcher: PartitionFetcher | undefined;
+    try {
+      const [earliest, latest] = await Promise.all([ListOffsetTimestamps.EARLIEST, ListOffsetTimestamps.LATEST].map((timestamp) =>
+        withRetry(() => consumer.listOffsets({ topics: [topic], timestamp })).then((listed) => listed.get(topic)?.[partition])));
+      if (earliest === undefined || latest === undefined) return;
+      const end = Number(latest);
+      const from = Math.max(options.from ?? 0, Number(earliest));
+      if (from >= end) return;
+      const idleMs = options.idleTimeoutMs ?? DEFAULT_READ_IDLE_TIMEOUT_MS;
+      await new Promise<void>((resolve, reject) => {
+        let handling = false;
+        let done = false;
+        let lastError: Error | undefined;
+        let idle: NodeJS.Timeout | undefined;
+        const finish = (e?: Error) => {
+          if (done) return;
+          done = true;
+          if (idle) clearTimeout(idle);
+          if (e) reject(e); else resolve();
+        };
+        const progress = () => {
+          if (idle) clearTimeout(idle);
+          idle = setTimeout(() => finish(new Error(`reading ${topic}-${partition}: nothing fetched for ${idleMs} ms${lastError ? ` (${lastError.message})` : ''}`)), idleMs);
+        };
+        progress();
+        fetcher = new PartitionFetcher({
+          consumer,
+          maxWaitTime: 200,
+          minBytes: 1,
+          maxBytes: 8 * 1024 * 1024,
+          maxBytesPerPartition: 4 * 1024 * 1024,
+          isolationLevel: 'read_uncommitted',
+          offsetReset: 'earliest',
+          canFetch: () => !handling && !done,
+          onBatch: (batch) => {
+            progress();
+            const records = batch.messages.filter((m) => m.offset < end);
+            const next = batch.messages[batch.messages.length - 1]!.offset + 1;
+            handling = true;
+            Promise.resolve()
+              .then(() => (records.length > 0 ? onRecords(records) : undefined))
+              .then((more) => {
+                handling = false;
+                if (more === false || next >= end) finish();
+                else fetcher!.kick();
+              }, (e: Error) => finish(e));
+          },
+          onCaughtUp: (_t, _p, position) => {
+            progress();
+            if (position >= end) finish();
+          },
+          onRetrying: (_failures, e) => { lastError = e; },
+          onFatal: (e) => finish(e),
+        });
+        fetcher.add(topic, partition, from);
+      });
+    } finally {
+      fetcher?.stop();
+      await consumer.close(true).catch(() => undefined);
+    }
   }
 
   isRetriable(error: unknown): boolean {

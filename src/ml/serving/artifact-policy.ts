@@ -10,13 +10,16 @@
  * - `http(s):` only reaches hosts of `kappa.model.http.allowed.hosts`; every redirect target is
  *   checked again, and redirects are limited.
  * - `data:` is inline: it reads nothing.
+ * - `kafka-artifact:sha256:<hex>` names chunks on the worker's own artifact topic (artifact-topic.ts).
  *
  * Refusals name the URI and the worker property to change, never anything read from the target.
  */
 import * as path from 'path';
 import { fileURLToPath } from 'url';
+import { ARTIFACT_URI_PREFIX, ARTIFACT_URI_SCHEME, artifactSha } from './artifact-uri';
 
-export type ArtifactErrorCode = 'UNREACHABLE' | 'SHA256_MISMATCH' | 'BAD_URI' | 'TOO_LARGE' | 'FORBIDDEN' | 'NOT_REGULAR';
+/** NOT_FOUND: a kafka-artifact: URI whose manifest or chunks are not on the artifact topic */
+export type ArtifactErrorCode = 'UNREACHABLE' | 'SHA256_MISMATCH' | 'BAD_URI' | 'TOO_LARGE' | 'FORBIDDEN' | 'NOT_REGULAR' | 'NOT_FOUND';
 
 export class ArtifactError extends Error {
   override name = 'ArtifactError';
@@ -125,6 +128,11 @@ export class ArtifactPolicy {
   checkUri(uri: string): void {
     const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(uri)?.[1]?.toLowerCase();
     if (scheme === 'data') return;
+    // the worker's own artifact topic: nothing outside the worker is read
+    if (scheme === ARTIFACT_URI_SCHEME) {
+      if (artifactSha(uri) === null) throw new ArtifactError('BAD_URI', `malformed artifact URI ${uri.slice(0, 100)}: expected ${ARTIFACT_URI_PREFIX}<64 lower-case hex digits>`);
+      return;
+    }
     if (scheme === 'file') {
       let file: string;
       try {
@@ -143,6 +151,6 @@ export class ArtifactPolicy {
       }
       return this.checkHttp(uri, url);
     }
-    throw new ArtifactError('BAD_URI', `unsupported artifact URI scheme in ${uri}: use file:, http:, https: or data:`);
+    throw new ArtifactError('BAD_URI', `unsupported artifact URI scheme in ${uri.slice(0, 100)}: use file:, http:, https:, data: or ${ARTIFACT_URI_SCHEME}:`);
   }
 }

@@ -3,6 +3,7 @@
  * versions published for it (in topic order), as the REST API and the CLI show them. Tombstones
  * remove the model.
  */
+import { artifactSha } from './artifact-uri';
 import { ControlMessageError, dataUri, decodeControl, encodeControl, parseControl, sha256Hex, type ModelControl } from './control';
 
 export class ControlLog {
@@ -60,7 +61,8 @@ export function controlRecord(topic: string, id: string, control: ModelControl |
 
 /**
  * Turns a publish request into a control message: `artifact_base64` becomes a data: URI, a missing
- * sha256 is computed from the artifact (fetched once), `published_at` is set. Throws
+ * sha256 is computed from the artifact (fetched once; a kafka-artifact: URI names it), `published_at`
+ * is set. Throws
  * ControlMessageError / ArtifactError with a message for the user.
  */
 export async function preparePublish(body: unknown, fetchArtifact: (uri: string) => Promise<Uint8Array>, now = Date.now()): Promise<ModelControl> {
@@ -72,10 +74,16 @@ export async function preparePublish(body: unknown, fetchArtifact: (uri: string)
   }
   delete o['artifact_base64'];
   if ((o['sha256'] === undefined || o['sha256'] === null) && typeof o['uri'] === 'string') {
-    o['sha256'] = '0'.repeat(64); // placeholder so the rest validates first
-    const checked = parseControl(o);
-    o['sha256'] = sha256Hex(await fetchArtifact(checked.uri));
+    const named = artifactSha(o['uri']);
+    if (named !== null) {
+      o['sha256'] = named; // a kafka-artifact: URI names it
+    } else {
+      o['sha256'] = '0'.repeat(64); // placeholder so the rest validates first
+      const checked = parseControl(o);
+      o['sha256'] = sha256Hex(await fetchArtifact(checked.uri));
+    }
   }
+  delete o['source_uri']; // set by the worker only, when it copies the artifact
   o['published_at'] = now;
   return parseControl(o);
 }

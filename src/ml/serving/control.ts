@@ -7,6 +7,7 @@
  */
 import { createHash } from 'crypto';
 import { nestingExceeds } from '../../converters/nesting';
+import { ARTIFACT_URI_PREFIX, ARTIFACT_URI_SCHEME, artifactSha } from './artifact-uri';
 
 export type ModelFormat = 'onnx' | 'linear' | 'remote';
 export const MODEL_FORMATS: readonly ModelFormat[] = ['onnx', 'linear', 'remote'];
@@ -34,8 +35,10 @@ export interface ModelControl {
   readonly version: string;
   readonly algorithm: string | null;
   readonly format: ModelFormat;
-  /** file:, http:, https: or data: (inline base64) */
+  /** file:, http:, https:, data: (inline base64) or kafka-artifact:sha256:<hex> (the artifact topic) */
   readonly uri: string;
+  /** where the REST API read the artifact it copied to the artifact topic (present only then) */
+  readonly source_uri?: string;
   /** lower-case hex sha256 of the artifact bytes */
   readonly sha256: string;
   readonly input: ModelInputMapping;
@@ -91,11 +94,17 @@ export function parseControl(value: unknown): ModelControl {
   if (!MODEL_FORMATS.includes(format as ModelFormat)) throw new ControlMessageError(`'format' must be one of ${MODEL_FORMATS.join(', ')}, got ${JSON.stringify(format)}`);
   const uri = str(o, 'uri', true)!;
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(uri)?.[1]?.toLowerCase();
-  if (!scheme || !['file', 'http', 'https', 'data'].includes(scheme)) {
-    throw new ControlMessageError(`'uri' must be a file:, http(s): or data: URI, got ${JSON.stringify(uri.slice(0, 80))}`);
+  if (!scheme || !['file', 'http', 'https', 'data', ARTIFACT_URI_SCHEME].includes(scheme)) {
+    throw new ControlMessageError(`'uri' must be a file:, http(s):, data: or ${ARTIFACT_URI_SCHEME}: URI, got ${JSON.stringify(uri.slice(0, 80))}`);
   }
   const sha256 = (str(o, 'sha256', true) ?? '').toLowerCase();
   if (!SHA_RE.test(sha256)) throw new ControlMessageError(`'sha256' must be 64 hex digits`);
+  if (scheme === ARTIFACT_URI_SCHEME) {
+    const named = artifactSha(uri);
+    if (named === null) throw new ControlMessageError(`'uri' ${JSON.stringify(uri.slice(0, 100))} must be ${ARTIFACT_URI_PREFIX}<64 lower-case hex digits>`);
+    if (named !== sha256) throw new ControlMessageError(`'sha256' ${sha256} differs from the sha256 the uri names (${named})`);
+  }
+  const sourceUri = str(o, 'source_uri', false);
 
   const inRaw = o['input'];
   if (inRaw === null || typeof inRaw !== 'object' || Array.isArray(inRaw)) throw new ControlMessageError(`'input' is required: {"features": [...]} in the model's feature order`);
@@ -148,6 +157,7 @@ export function parseControl(value: unknown): ModelControl {
     algorithm: str(o, 'algorithm', false),
     format: format as ModelFormat,
     uri,
+    ...(sourceUri !== null ? { source_uri: sourceUri } : {}),
     sha256,
     input: { tensor, features: [...features] as string[], fields },
     output,

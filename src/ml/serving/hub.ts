@@ -15,6 +15,7 @@ import { DEFAULT_HTTP_TIMEOUT_MS, DEFAULT_MAX_ARTIFACT_BYTES, DEFAULT_MAX_REDIRE
 import { LinearBackend, OnnxBackend, RemoteBackend, type ServingModel } from './backends';
 import { ModelCatalog, type CatalogListener, type ExpiredPolicy, type MissingPolicy, type Resolution } from './catalog';
 import { DEFAULT_MODEL_TOPIC } from './control';
+import { ArtifactTopic, DEFAULT_ARTIFACT_TOPIC, type ArtifactTopicKafka } from './artifact-topic';
 import { InferencePool, defaultThreads } from './onnx';
 
 export interface ServingSettings {
@@ -26,7 +27,14 @@ export interface ServingSettings {
   readonly unloadGraceMs: number;
   /** where model URIs may lead (kappa.model.dir, kappa.model.file.allowed.dirs, kappa.model.http.*) */
   readonly policy: ArtifactPolicy;
+  /** the compacted topic holding artifacts in chunks (kafka-artifact: URIs) */
+  readonly artifactTopic: string;
+  /** its replication factor when a worker creates it (-1: the broker's default) */
+  readonly artifactReplicationFactor: number;
 }
+
+/** The default replication factor of the artifact topic: that of Connect's internal topics. */
+export const DEFAULT_ARTIFACT_REPLICATION_FACTOR = 3;
 
 function intSetting(raw: Readonly<Record<string, string>>, key: string, def: number, min: number): number {
   const v = raw[key];
@@ -66,7 +74,22 @@ export function servingSettings(raw: Readonly<Record<string, string>>): ServingS
     batchMaxRecords: intSetting(raw, 'kappa.model.batch.max.records', 256, 1),
     batchMaxWaitMs: intSetting(raw, 'kappa.model.batch.max.wait.ms', 2, 0),
     unloadGraceMs: intSetting(raw, 'kappa.model.unload.grace.ms', 30_000, 0),
+    artifactTopic: raw['kappa.model.artifact.topic']?.trim() || DEFAULT_ARTIFACT_TOPIC,
+    artifactReplicationFactor: replicationSetting(raw, 'kappa.model.artifact.topic.replication.factor', DEFAULT_ARTIFACT_REPLICATION_FACTOR),
   };
+}
+
+function replicationSetting(raw: Readonly<Record<string, string>>, key: string, def: number): number {
+  const v = raw[key];
+  if (v === undefined || v.trim() === '') return def;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n === 0 || n < -1 || n > 32767) throw new Error(`Invalid value ${v} for worker property ${key}: must be -1 (the broker's default) or a replication factor >= 1`);
+  return n;
+}
+
+/** The worker's artifact topic, reached through `kafka`. */
+export function artifactTopicOf(settings: ServingSettings, kafka: ArtifactTopicKafka, logger?: Logger): ArtifactTopic {
+  return new ArtifactTopic({ topic: settings.artifactTopic, replicationFactor: settings.artifactReplicationFactor, kafka, logger });
 }
 
 /** Logger name of the shared model catalogs (settable through /admin/loggers). */
@@ -131,17 +154,18 @@ export async function acquireLocalCatalog(topic: string, ctx: CatalogContext): P
   if (!shared) {
     const settings = servingSettings(ctx.workerConfig);
     pool ??= new InferencePool({ threads: settings.poolThreads });
+    // The catalog serves every scoring task of the process: its lines ("published", "refused",
+    // "now serving") get a context of their own, not that of the task that happened to open it.
+    // Tasks that use a model also see its problems in their own status (Score's reportWarning).
+    const catalogLogger = ctx.logger.forContext?.(CATALOG_LOGGER, `model-catalog ${topic}`) ?? ctx.logger;
     const catalog = new ModelCatalog({
-      artifacts: new ArtifactStore({ cacheDir: settings.cacheDir, policy: settings.policy }),
+      artifacts: new ArtifactStore({ cacheDir: settings.cacheDir, policy: settings.policy, topic: artifactTopicOf(settings, ctx.kafka, catalogLogger), logger: catalogLogger }),
       backends: {
         onnx: new OnnxBackend(pool, { maxBatchRecords: settings.batchMaxRecords, maxWaitMs: settings.batchMaxWaitMs }),
         linear: new LinearBackend(),
         remote: new RemoteBackend(),
       },
-      // The catalog serves every scoring task of the process: its lines ("published", "refused",
-      // "now serving") get a context of their own, not that of the task that happened to open it.
-      // Tasks that use a model also see its problems in their own status (Score's reportWarning).
-      logger: ctx.logger.forContext?.(CATALOG_LOGGER, `model-catalog ${topic}`) ?? ctx.logger,
+      logger: catalogLogger,
       unloadGraceMs: settings.unloadGraceMs,
     });
     const started = (async () => {

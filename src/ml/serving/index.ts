@@ -6,3 +6,5 @@ export * from './catalog';
 export * from './hub';
 export * from './score';
 export * from './control-log';
+export * from './artifact-uri';
+export * from './artifact-topic';

@@ -58,17 +58,45 @@ process.on('exit', () => {
   }
 });
 
-export async function freePort(): Promise<number> {
+function listenOn(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();
     srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
+    srv.listen(port, '127.0.0.1', () => {
       const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
+      const bound = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(bound));
     });
   });
+}
+
+/** ports this test process handed out already (from KAPPA_TEST_PORTS): not handed out twice */
+const handedOut = new Set<number>();
+
+/**
+ * A free loopback port: any (the OS picks one), or with KAPPA_TEST_PORTS=FROM-TO one of that range
+ * (for machines where several suites run at once, each in a range of its own).
+ */
+export async function freePort(): Promise<number> {
+  const range = /^(\d+)-(\d+)$/.exec(process.env.KAPPA_TEST_PORTS?.trim() ?? '');
+  if (!range) return listenOn(0);
+  const from = Number(range[1]);
+  const to = Number(range[2]);
+  const span = to - from + 1;
+  const first = Math.floor(Math.random() * span);
+  for (let i = 0; i < span; i++) {
+    const port = from + ((first + i) % span);
+    if (handedOut.has(port)) continue;
+    try {
+      await listenOn(port);
+      handedOut.add(port);
+      return port;
+    } catch {
+      /* taken: the next one */
+    }
+  }
+  throw new Error(`no free port in KAPPA_TEST_PORTS=${process.env.KAPPA_TEST_PORTS}`);
 }
 
 export function tmpDir(prefix = 'kappa-it-'): string {
@@ -91,6 +119,7 @@ export function defaultProperties(port: number, suffix = randomSuffix()): Record
     'config.storage.replication.factor': '1',
     'offset.storage.replication.factor': '1',
     'status.storage.replication.factor': '1',
+    'kappa.model.artifact.topic.replication.factor': '1',
     listeners: `http://127.0.0.1:${port}`,
     'rest.advertised.host.name': '127.0.0.1',
     'rest.advertised.port': String(port),

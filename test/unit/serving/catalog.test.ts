@@ -160,7 +160,7 @@ describe('ModelCatalog', () => {
     catalog.apply('m', Buffer.from('{nope'));
     expect(catalog.has('m')).toBe(false);
     expect(warnings).toEqual([
-      expect.stringMatching(/'uri' must be a file:, http\(s\): or data: URI/),
+      expect.stringMatching(/'uri' must be a file:, http\(s\):, data: or kafka-artifact: URI/),
       expect.stringMatching(/keyed "other" whose id is "m"/),
       expect.stringMatching(/not JSON/),
     ]);
