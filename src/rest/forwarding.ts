@@ -11,7 +11,8 @@ import type { FastifyReply } from 'fastify';
 import { NotLeaderError, NotOwnerError } from '../herder/errors';
 import { RestError } from './server-errors';
 
-const FORWARD_TIMEOUT_MS = 30_000;
+/** Connect's bound for a forwarded request (its REST client's 90 s request timeout) */
+const FORWARD_TIMEOUT_MS = 90_000;
 
 export interface ForwardableRequest {
   method: string;

@@ -74,6 +74,11 @@ export class WorkerGroup {
   /** the leader's advertised URL, null while unknown (during a rebalance) */
   get leaderUrl(): string | null { return this.rebalancing ? null : this.leaderUrlValue; }
   get inRebalance(): boolean { return this.rebalancing; }
+  /**
+   * Led the last generation and is still a member: a rebalance (most often the one its own config
+   * write started) keeps the leader unless it leaves, so it may go on writing configs meanwhile.
+   */
+  get ledLastGeneration(): boolean { return this.leader; }
 
   /**
    * Resolves once no rebalance is under way (or after `timeoutMs`): requests arriving during a
