@@ -64,13 +64,15 @@ function gitCommit() {
 
 function table(rows) {
   const cols = ['scenario', 'records/s', 'vs raw', 'steady s', 'end-to-end s', 'commit s', 'out'];
+  // rows without a rate (noRate scenarios) show '-'
+  const num = (v, f) => (v == null ? '-' : f(v));
   const data = rows.map((r) => [
     r.name,
-    r.error ? 'ERROR' : String(r.recordsPerSec),
+    r.error ? 'ERROR' : num(r.recordsPerSec, String),
     r.ratioToBaseline == null ? '' : r.ratioToBaseline.toFixed(2),
-    r.error ? '' : r.steadySeconds.toFixed(2),
-    r.error ? '' : r.endToEndSeconds.toFixed(2),
-    r.error ? '' : r.commitSeconds.toFixed(2),
+    r.error ? '' : num(r.steadySeconds, (v) => v.toFixed(2)),
+    r.error ? '' : num(r.endToEndSeconds, (v) => v.toFixed(2)),
+    r.error ? '' : num(r.commitSeconds, (v) => v.toFixed(2)),
     r.error ? '' : String(r.outputRecords),
   ]);
   const widths = cols.map((c, i) => Math.max(c.length, ...data.map((d) => d[i].length)));
@@ -119,10 +121,13 @@ async function main() {
           // from the start until all input offsets were committed
           commitSeconds: (r.committedAt - r.t0) / 1000,
         };
+        // a scenario that measures times, not a record rate (noRate: cluster-rebalance, delete-latency): no rate columns
+        if (s.noRate) for (const k of ['steadySeconds', 'recordsPerSec', 'endToEndSeconds', 'endToEndRecordsPerSec', 'commitSeconds']) row[k] = null;
         // a scenario's own metrics (serving, peer, scaling, overload, ...) go into its row as they are
         for (const [k, v] of Object.entries(r)) if (!RUN_FIELDS.has(k)) row[k] = v;
         rows.push(row);
-        log(`${s.name}: ${row.recordsPerSec} records/s (steady ${steady.toFixed(2)} s, end-to-end ${row.endToEndSeconds.toFixed(2)} s)`);
+        if (s.noRate) log(`${s.name}: done (its own table below)`);
+        else log(`${s.name}: ${row.recordsPerSec} records/s (steady ${steady.toFixed(2)} s, end-to-end ${row.endToEndSeconds.toFixed(2)} s)`);
       } catch (e) {
         log(`${s.name}: FAILED ${e.stack || e}`);
         rows.push({ name: s.name, description: s.description, baseline: !!s.baseline, records: args.records, error: String(e.message || e).slice(0, 4000) });
@@ -136,7 +141,7 @@ async function main() {
 
   const base = rows.find((r) => r.baseline && !r.error);
   for (const r of rows) {
-    if (base && !r.error) {
+    if (base && !r.error && r.recordsPerSec != null) {
       r.ratioToBaseline = Number((r.recordsPerSec / base.recordsPerSec).toFixed(3));
       r.endToEndRatioToBaseline = Number((r.endToEndRecordsPerSec / base.endToEndRecordsPerSec).toFixed(3));
     } else r.ratioToBaseline = null;

@@ -33,6 +33,7 @@ class BenchKafka {
 
   async close() {
     await this.admin.disconnect().catch(() => undefined);
+    if (this.pAdmin) await this.pAdmin.close().catch(() => undefined);
   }
 
   async createTopic(topic, partitions) {
@@ -100,6 +101,29 @@ class BenchKafka {
     } catch (e) {
       if (e && e.retriable) return null;
       throw e;
+    }
+  }
+
+  /**
+   * Sum of the high watermarks of partitions 0..partitions-1 of `topic`: every record written,
+   * records of open transactions included (and one offset per transaction marker). kafkajs' admin
+   * (endOffsetSum) asks for the last stable offset, what read_committed consumers may read, and
+   * cannot be told otherwise; this asks through @platformatic/kafka's admin with read_uncommitted.
+   * null on an error (a leader moving).
+   */
+  async highWatermarkSum(topic, partitions) {
+    if (!this.pAdmin) {
+      const { Admin } = require('@platformatic/kafka');
+      this.pAdmin = new Admin({ clientId: `kappa-bench-hw-${process.pid}`, bootstrapBrokers: BOOTSTRAP.split(',').map((x) => x.trim()) });
+    }
+    try {
+      const res = await this.pAdmin.listOffsets({
+        topics: [{ name: topic, partitions: Array.from({ length: partitions }, (_, p) => ({ partitionIndex: p, timestamp: -1n })) }],
+        isolationLevel: 0, // READ_UNCOMMITTED
+      });
+      return res[0].partitions.reduce((n, p) => n + Number(p.offset), 0);
+    } catch {
+      return null;
     }
   }
 
@@ -171,6 +195,75 @@ class BenchKafka {
     }
     res.missing = expected - res.distinct;
     return res;
+  }
+
+  /**
+   * A read_committed reader of `topic` from its beginning (a throwaway group) that counts records
+   * as they arrive: what a consumer of an exactly-once output sees (records of open or aborted
+   * transactions are not returned, transaction markers, which take offsets, are not records).
+   * Start it before the records come: it resolves once the reader has its partitions. Returns
+   * { count(), samples ([Date.now(), count] after every fetched batch), window(warmup, expected),
+   * waitFor(expected, opts), stop() }.
+   */
+  async committedReader(topic, { joinTimeoutMs = 30_000 } = {}) {
+    const groupId = `kappa-bench-committed-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+    const consumer = this.kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 50, maxBytes: 10 * 2 ** 20, sessionTimeout: 30_000, heartbeatInterval: 3000 });
+    const samples = [];
+    let count = 0;
+    let joined;
+    const joinedP = new Promise((r) => { joined = r; });
+    consumer.on(consumer.events.GROUP_JOIN, () => joined());
+    const stop = async () => {
+      await consumer.disconnect().catch(() => undefined);
+      await this.admin.deleteGroups([groupId]).catch(() => undefined);
+    };
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatch: async ({ batch }) => {
+          if (batch.messages.length === 0) return;
+          count += batch.messages.length;
+          samples.push([Date.now(), count]);
+        },
+      });
+      let timer;
+      const timeout = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`read_committed reader of ${topic}: no partitions after ${joinTimeoutMs} ms`)), joinTimeoutMs); });
+      await Promise.race([joinedP, timeout]).finally(() => clearTimeout(timer));
+    } catch (e) {
+      await stop();
+      throw e;
+    }
+    return {
+      count: () => count,
+      samples,
+      /** the steady window: from the first batch that brought the count to ≥ warmup to the one that brought it to ≥ expected */
+      window(warmup, expected) {
+        const start = samples.find(([, n]) => n >= Math.max(warmup, 1));
+        const end = samples.find(([, n]) => n >= expected);
+        if (!start || !end) return null;
+        const records = end[1] - start[1];
+        const seconds = (end[0] - start[0]) / 1000;
+        return { startAt: start[0], endAt: end[0], startCount: start[1], endCount: end[1], records, seconds, recordsPerSec: records > 0 && seconds > 0 ? Math.round(records / seconds) : null };
+      },
+      /** resolves with { first, last, count } once `expected` records were read; onTick may throw to abort */
+      async waitFor(expected, { timeoutMs = 600_000, stallMs = 45_000, onTick } = {}) {
+        const deadline = Date.now() + timeoutMs;
+        let seen = -1;
+        let progressAt = Date.now();
+        for (;;) {
+          const now = Date.now();
+          if (count !== seen) { seen = count; progressAt = now; }
+          if (count >= expected) return { first: samples[0][0], last: samples.find(([, n]) => n >= expected)[0], count };
+          if (now - progressAt > stallMs) throw new Error(`output ${topic} (read_committed): stuck at ${count} of ${expected} records for ${stallMs} ms`);
+          if (now > deadline) throw new Error(`output ${topic} (read_committed): ${count} of ${expected} records after ${timeoutMs} ms`);
+          if (onTick) onTick(count);
+          await sleep(25);
+        }
+      },
+      stop,
+    };
   }
 
   /** Waits until group `groupId` has committed the end offset of every partition of `topic`. */

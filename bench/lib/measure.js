@@ -35,13 +35,19 @@ function localBrokerPid() {
 
 /**
  * Polls `topic` until `expected` records are out (see the file comment). `pid`: the process
- * under test (CPU and RSS of its process tree). `onTick(count)` may throw to abort (e.g. a failed
- * task). Returns { firstAt, startAt, endAt, startCount, endCount, records, seconds, recordsPerSec,
+ * under test (CPU and RSS of its process tree), or a list of them. `onTick(count)` may throw to abort (e.g. a failed
+ * task). `count()` replaces the end offsets polled (bk.endOffsetSumOrNull: the last stable offsets;
+ * e.g. bk.highWatermarkSum for everything written, transactions still open included); it may answer
+ * null (no progress). Returns { firstAt, startAt, endAt, startCount, endCount, records, seconds, recordsPerSec,
  * cpuSeconds, cpuUsPerRecord, brokerCpuUsPerRecord, maxRssBytes }.
  */
-async function measureWindow(bk, topic, { warmup = 0, expected, pid, onTick, intervalMs = 25, stallMs = 45_000, timeoutMs = 900_000, rssIntervalMs = 250 }) {
+async function measureWindow(bk, topic, { warmup = 0, expected, pid, onTick, intervalMs = 25, stallMs = 45_000, timeoutMs = 900_000, rssIntervalMs = 250, count }) {
   const brokerPid = localBrokerPid();
-  const rss = rssSampler(pid, { intervalMs: rssIntervalMs });
+  // `pid` may be a list (the workers of a cluster): CPU is their sum, RSS the sum of their maxima
+  const pids = Array.isArray(pid) ? pid : null;
+  const cpuOf = () => (pids ? sumOrNull(pids.map((p) => treeCpuSeconds(p))) : treeCpuSeconds(pid));
+  const samplers = (pids ?? [pid]).map((p) => rssSampler(p, { intervalMs: rssIntervalMs }));
+  const rss = { stop: () => ({ maxBytes: pids ? sumOrNull(samplers.map((s) => s.stop().maxBytes)) : samplers[0].stop().maxBytes }) };
   const deadline = Date.now() + timeoutMs;
   const startAfter = Math.max(warmup, 1);
   let firstAt = 0;
@@ -51,16 +57,16 @@ async function measureWindow(bk, topic, { warmup = 0, expected, pid, onTick, int
   try {
     for (;;) {
       // a retriable error of the poll counts as no progress (the stall timer still applies)
-      const n = (await bk.endOffsetSumOrNull(topic)) ?? Math.max(seen, 0);
+      const n = (await (count ? count() : bk.endOffsetSumOrNull(topic))) ?? Math.max(seen, 0);
       const now = Date.now();
       if (n > 0 && !firstAt) firstAt = now;
       if (!start && n >= startAfter) {
         // a window needs records after its start: with everything out at once there is none
-        start = { at: now, count: n, cpu: treeCpuSeconds(pid), brokerCpu: brokerPid ? treeCpuSeconds(brokerPid, [brokerPid]) : null };
+        start = { at: now, count: n, cpu: cpuOf(), brokerCpu: brokerPid ? treeCpuSeconds(brokerPid, [brokerPid]) : null };
       }
       if (n !== seen) { seen = n; progressAt = now; }
       if (n >= expected) {
-        const end = { at: now, count: n, cpu: treeCpuSeconds(pid), brokerCpu: brokerPid ? treeCpuSeconds(brokerPid, [brokerPid]) : null };
+        const end = { at: now, count: n, cpu: cpuOf(), brokerCpu: brokerPid ? treeCpuSeconds(brokerPid, [brokerPid]) : null };
         const records = end.count - start.count;
         const seconds = (end.at - start.at) / 1000;
         const perRecordUs = (a, b) => (a !== null && b !== null && records > 0 ? Number((((b - a) / records) * 1e6).toFixed(2)) : null);
@@ -87,6 +93,11 @@ async function measureWindow(bk, topic, { warmup = 0, expected, pid, onTick, int
   } finally {
     rss.stop();
   }
+}
+
+/** Sum of numbers; null when any is null (a process without /proc figures). */
+function sumOrNull(values) {
+  return values.length > 0 && values.every((v) => v !== null && v !== undefined) ? values.reduce((a, b) => a + b, 0) : null;
 }
 
 function median(values) {

@@ -189,4 +189,4 @@ async function outputsEqual(a, b, partitions, perPartition = 2000, tolerance = 1
   return res;
 }
 
-module.exports = { runKappa, runPeer, settle, settled, outputsEqual };
+module.exports = { runKappa, runPeer, inBackground, settle, settled, outputsEqual };

@@ -10,15 +10,39 @@ const { BOOTSTRAP, sleep } = require('./kafka');
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const MAIN_JS = process.env.KAPPA_WORKER_MAIN ? path.resolve(process.env.KAPPA_WORKER_MAIN) : path.join(REPO_ROOT, 'dist', 'main.js');
 
-function freePort() {
+function listenOn(port) {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
+    srv.listen(port, '127.0.0.1', () => {
+      const { port: got } = srv.address();
+      srv.close(() => resolve(got));
     });
   });
+}
+
+/**
+ * KAPPA_BENCH_PORTS=<from>-<to>: the workers' REST ports are taken from this range (the next free
+ * one, round robin, so a port is not reused at once), e.g. to keep away from other services on
+ * a shared machine; without it any free port.
+ */
+const PORT_RANGE = (() => {
+  const m = /^(\d+)-(\d+)$/.exec((process.env.KAPPA_BENCH_PORTS || '').trim());
+  return m && Number(m[1]) <= Number(m[2]) ? { from: Number(m[1]), to: Number(m[2]) } : null;
+})();
+let nextPort = PORT_RANGE ? PORT_RANGE.from : 0;
+
+async function freePort() {
+  if (!PORT_RANGE) return listenOn(0);
+  const size = PORT_RANGE.to - PORT_RANGE.from + 1;
+  for (let i = 0; i < size; i++) {
+    const port = nextPort;
+    nextPort = port >= PORT_RANGE.to ? PORT_RANGE.from : port + 1;
+    try {
+      return await listenOn(port);
+    } catch { /* in use: the next one */ }
+  }
+  throw new Error(`no free port in KAPPA_BENCH_PORTS=${PORT_RANGE.from}-${PORT_RANGE.to}`);
 }
 
 async function request(method, url, body) {
@@ -36,7 +60,7 @@ async function request(method, url, body) {
 
 /**
  * Starts a worker; `props` override the defaults. Resolves once GET /health answers 200.
- * Returns { url, suffix, internalTopics, request(method, path, body), stop(), logs() }.
+ * Returns { url, suffix, internalTopics, request(method, path, body), stop(), kill(), terminate(), exited, logs() }.
  */
 async function startWorker(props = {}) {
   if (!fs.existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} is missing: build first (npx tsc -p tsconfig.json)`);
@@ -100,13 +124,29 @@ async function startWorker(props = {}) {
     request: (method, p, body) => request(method, url + p, body),
     logs: () => output,
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) {
+        fs.rmSync(dir, { recursive: true, force: true });
+        return;
+      }
       child.kill('SIGTERM');
       const t = setTimeout(() => child.kill('SIGKILL'), 30_000);
       await exited;
       clearTimeout(t);
       fs.rmSync(dir, { recursive: true, force: true });
     },
+    /** kill -9 (a crash): resolves once the process is gone */
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+    /** SIGTERM without waiting (a graceful leave); `exited` resolves when the process is gone */
+    terminate() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    },
+    exited,
   };
 }
 

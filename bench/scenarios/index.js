@@ -71,4 +71,10 @@ module.exports = [
   ...require('./overload'),
   // Avro with the Schema Registry (bench/scenarios/avro-2-smts.js, docs/benchmarks.md "Avro"): compare with pipeline-passthrough
   require('./avro-2-smts'),
+  // a cluster of workers: 1/2/3 workers' records/s, a worker leaving (bench/scenarios/cluster.js); `--only cluster`
+  ...require('./cluster'),
+  // at_least_once vs exactly_once_v2 and commit.interval.ms, read_committed counts (bench/scenarios/eos.js); `--only eos`
+  ...require('./eos'),
+  // 20 connectors deleted in parallel (bench/scenarios/delete-latency.js); `--only delete`
+  ...require('./delete-latency'),
 ];
