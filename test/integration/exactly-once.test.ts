@@ -88,7 +88,7 @@ it('KafkaTopicSink + two SMTs, 100,000 records, kill -9 at 5 moments: every inpu
   console.log(`exactly-once pipeline: kill -9 with ${seen.join(', ')} records in the output; ${TOTAL} in → ${out.length} committed out, 0 lost, 0 duplicated, partition order kept`);
 }, 10 * 60_000);
 
-it('Score with a DLQ: kill -9 at 3 moments; outputs + DLQ records = inputs, each once', async () => {
+it('Score with a DLQ: kill -9 at 5 moments; outputs + DLQ records = inputs, each once', async () => {
   const N = 30_000;
   const worker = await startWorker({ props: { 'consumer.session.timeout.ms': '6000' } });
   const iris = fixture('iris-logreg-v1');
@@ -113,7 +113,7 @@ it('Score with a DLQ: kill -9 at 3 moments; outputs + DLQ records = inputs, each
   const producing = (async () => {
     for (let i = 0; i < N; i += 500) await produce(input, Array.from({ length: 500 }, (_v, k) => record(i + k)));
   })();
-  await killAt(worker, output, [4000, 10_000, 17_000], Date.now() + 180_000);
+  await killAt(worker, output, [3000, 7000, 11_000, 15_000, 19_000], Date.now() + 240_000);
   await producing;
   const inputEnds = await endOffsets(input);
   await waitForState(worker.api, name, 'RUNNING', { taskState: 'RUNNING', timeoutMs: 60_000 });
@@ -126,7 +126,7 @@ it('Score with a DLQ: kill -9 at 3 moments; outputs + DLQ records = inputs, each
   expect(bad.every((r) => r.value.id % 7 === 0)).toBe(true);
   expect(bad.length).toBe(Math.ceil(N / 7));
   // eslint-disable-next-line no-console
-  console.log(`exactly-once scoring: ${N} in → ${out.length} scored + ${bad.length} in the DLQ, each once, through 3 kills`);
+  console.log(`exactly-once scoring: ${N} in → ${out.length} scored + ${bad.length} in the DLQ, each once, through 5 kills`);
 }, 6 * 60_000);
 
 it('Learn: kill -9 mid-stream; each prediction emitted once, weights equal an uninterrupted run', async () => {

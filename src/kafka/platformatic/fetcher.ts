@@ -31,7 +31,7 @@ export interface FetcherOptions {
   offsetReset: 'earliest' | 'latest' | 'none';
   /** a batch of one partition, in offset order; `end` is the partition's high watermark seen with it */
   onBatch(batch: FetchedBatch, highWatermark: number): void;
-  /** a fetch that returned nothing for the partition (caught up); lets readers know where the end is */
+  /** the position after a fetch that delivered nothing, or nothing past its last message (markers, aborted records); lets readers know where the end is */
   onCaughtUp?(topic: string, partition: number, position: number, highWatermark: number): void;
   /** backpressure and pause: no request goes out while false */
   canFetch(): boolean;
@@ -179,7 +179,10 @@ export class PartitionFetcher {
         const { messages, bytes, next } = toMessages(batches, topic, p.partitionIndex, request.offset, p.abortedTransactions);
         state.position = Math.max(state.position, next);
         if (messages.length > 0) this.o.onBatch({ topic, partition: p.partitionIndex, messages, bytes }, highWatermark);
-        else this.o.onCaughtUp?.(topic, p.partitionIndex, state.position, highWatermark);
+        // the position also moved past what is never delivered (transaction markers, aborted records):
+        // a reader waiting for the end must learn it now, as a fetch session's later answers may omit
+        // the partition altogether once nothing changes there
+        if (messages.length === 0 || next > messages[messages.length - 1]!.offset + 1) this.o.onCaughtUp?.(topic, p.partitionIndex, state.position, highWatermark);
       }
     }
   }
