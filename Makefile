@@ -8,9 +8,10 @@
 #   make registry-up  start the Schema Registry (scripts/registry/registry.sh; needs the broker)
 #   make registry-down stop it
 #   make typecheck    type-check src and the tests (tsconfig.test.json)
-#   make test         build, typecheck, broker, jest (results in .cache/jest-results.json), then the
-#                     kafkajs smoke subset (.cache/jest-results-kafkajs.json) and the REST suites
-#                     against a 3-worker cluster (.cache/jest-results-cluster.json), broker stopped again
+#   make test         build, typecheck, broker, registry, jest (results in .cache/jest-results.json)
+#                     and beside it a second lane: the broker-outage suite, the kafkajs smoke subset
+#                     (.cache/jest-results-kafkajs.json) and the REST suites against a 3-worker cluster
+#                     (.cache/jest-results-cluster.json); broker and registry stopped again
 #   make run          build, broker, then scripts/run.sh: the worker in the foreground
 #                     (config/worker.properties) and, once GET /health answers 200, the
 #                     online-learning demo (scripts/demo.sh; DEMO=0 skips it); Ctrl-C stops both.
