@@ -256,7 +256,7 @@ export class ArtifactTopic {
     this.ready ??= this.options.kafka.ensureTopic(this.topic, { partitions: 1, replicationFactor: this.options.replicationFactor, compact: true }).catch((e: Error) => {
       this.ready = undefined;
       throw new ArtifactError('UNREACHABLE', `cannot create the model artifact topic ${this.topic}: ${e.message}; ` +
-        'its replication factor is the worker property kappa.model.artifact.topic.replication.factor (default 3; -1: the broker\'s default)');
+        'its replication factor is the worker property kappa.model.artifact.topic.replication.factor (default -1: the broker\'s default)');
     });
     return this.ready;
   }

@@ -33,8 +33,13 @@ export interface ServingSettings {
   readonly artifactReplicationFactor: number;
 }
 
-/** The default replication factor of the artifact topic: that of Connect's internal topics. */
-export const DEFAULT_ARTIFACT_REPLICATION_FACTOR = 3;
+/**
+ * The default replication factor of the artifact topic: the broker's default (-1), as for the
+ * model-control topic: a single development broker and a production cluster (whose
+ * default.replication.factor is set for it) both work without a setting; publishing a model must
+ * not fail on a property a user has no reason to know.
+ */
+export const DEFAULT_ARTIFACT_REPLICATION_FACTOR = -1;
 
 function intSetting(raw: Readonly<Record<string, string>>, key: string, def: number, min: number): number {
   const v = raw[key];

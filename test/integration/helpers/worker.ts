@@ -119,7 +119,6 @@ export function defaultProperties(port: number, suffix = randomSuffix()): Record
     'config.storage.replication.factor': '1',
     'offset.storage.replication.factor': '1',
     'status.storage.replication.factor': '1',
-    'kappa.model.artifact.topic.replication.factor': '1',
     listeners: `http://127.0.0.1:${port}`,
     'rest.advertised.host.name': '127.0.0.1',
     'rest.advertised.port': String(port),

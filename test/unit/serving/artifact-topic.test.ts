@@ -263,8 +263,8 @@ describe('artifacts in chunks on a Kafka topic', () => {
 });
 
 describe('artifact topic settings', () => {
-  it('defaults to kappa-model-artifacts with 3 replicas; -1 or >= 1 replicas, anything else names the key', () => {
-    expect(servingSettings({})).toMatchObject({ artifactTopic: 'kappa-model-artifacts', artifactReplicationFactor: 3 });
+  it('defaults to kappa-model-artifacts with the broker\'s default replication (-1); -1 or >= 1 replicas, anything else names the key', () => {
+    expect(servingSettings({})).toMatchObject({ artifactTopic: 'kappa-model-artifacts', artifactReplicationFactor: -1 });
     expect(servingSettings({ 'kappa.model.artifact.topic': ' a ', 'kappa.model.artifact.topic.replication.factor': '-1' })).toMatchObject({ artifactTopic: 'a', artifactReplicationFactor: -1 });
     for (const bad of ['0', '-2', '1.5', 'x']) {
       expect(() => servingSettings({ 'kappa.model.artifact.topic.replication.factor': bad }))
