@@ -44,7 +44,11 @@ function servingThroughput({ name, description, model, batch, fetchBounded = tru
       try {
         if (model) await sv.publishRest(worker, model, 1, model);
         const config = model ? scoreConfig(model) : {};
-        if (fetchBytes) config['consumer.override.max.partition.fetch.bytes'] = String(fetchBytes);
+        if (fetchBytes) {
+          config['consumer.override.max.partition.fetch.bytes'] = String(fetchBytes);
+          // the task joins queued batches of a partition up to max.poll.records: keep them at n
+          config['consumer.override.max.poll.records'] = String(batch);
+        }
         const t0 = Date.now();
         await createConnector(worker, connector, input, output, config);
         const { first, last, count } = await watchWithStatus(ctx, worker, connector, output, records);

@@ -26,17 +26,39 @@ import { baseOptions, fetchTuning, libraryGroupId } from './options';
 const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** A FIFO whose shift is O(1) (batches are taken from the front many times a second). */
+/**
+ * A FIFO whose shift is O(1) (batches are taken from the front many times a second). A batch
+ * fetched while an earlier one of the same partition still waits is appended to that one, up to
+ * `maxRecords` (max.poll.records): fetching ahead of a busy task returns a few records at a time
+ * (what arrived since the last fetch), and a task handed each of them alone pays its per-batch
+ * costs (a model call, a commit check) per handful of records, falls behind a trickle of 2,000
+ * records/s and never catches up.
+ */
 class BatchQueue {
   private items: (FetchedBatch | undefined)[] = [];
   private head = 0;
+  /** the last queued batch of each partition (not handed out yet) */
+  private readonly tails = new Map<string, FetchedBatch>();
+  constructor(private readonly maxRecords: number) {}
   get length(): number { return this.items.length - this.head; }
-  push(b: FetchedBatch): void { this.items.push(b); }
+  push(b: FetchedBatch): void {
+    const k = key(b.topic, b.partition);
+    const tail = this.tails.get(k);
+    if (tail && tail.messages.length + b.messages.length <= this.maxRecords) {
+      for (const m of b.messages) tail.messages.push(m);
+      (tail as { bytes: number }).bytes += b.bytes;
+      return;
+    }
+    this.items.push(b);
+    this.tails.set(k, b);
+  }
   shift(): FetchedBatch | undefined {
     if (this.head >= this.items.length) return undefined;
-    const b = this.items[this.head];
+    const b = this.items[this.head]!;
     this.items[this.head++] = undefined;
     if (this.head > 1024 && this.head * 2 > this.items.length) { this.items = this.items.slice(this.head); this.head = 0; }
+    const k = key(b.topic, b.partition);
+    if (this.tails.get(k) === b) this.tails.delete(k);
     return b;
   }
   /** removes every batch matching `drop`; returns their bytes */
@@ -49,9 +71,11 @@ class BatchQueue {
     }
     this.items = kept;
     this.head = 0;
+    this.tails.clear();
+    for (const b of kept) this.tails.set(key(b.topic, b.partition), b);
     return bytes;
   }
-  clear(): void { this.items = []; this.head = 0; }
+  clear(): void { this.items = []; this.head = 0; this.tails.clear(); }
 }
 
 export interface PlatformaticGroupConsumerDeps {
@@ -66,7 +90,7 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
   private readonly consumer: Consumer;
   private readonly fetcher: PartitionFetcher;
   private readonly tuning: ReturnType<typeof fetchTuning>;
-  private readonly queue = new BatchQueue();
+  private readonly queue: BatchQueue;
   private readonly maxBuffered: number;
   private waiter?: (b: FetchedBatch | null) => void;
   private buffered = 0;
@@ -91,6 +115,7 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
   constructor(private readonly deps: PlatformaticGroupConsumerDeps, private readonly o: GroupConsumerOptions) {
     this.tuning = fetchTuning(deps.props);
     this.maxBuffered = o.maxBufferedBytes ?? 16 * 1024 * 1024;
+    this.queue = new BatchQueue(this.tuning.maxPollRecords);
     this.consumer = new Consumer({
       ...baseOptions(deps.bootstrapServers, o.clientId, deps.props, 5),
       groupId: libraryGroupId(o.groupId),

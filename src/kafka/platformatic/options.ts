@@ -29,6 +29,8 @@ export interface FetchTuning {
   heartbeatInterval: number;
   rebalanceTimeout: number;
   metadataMaxAge: number;
+  /** the most records handed to a task at once when fetched batches are joined (max.poll.records) */
+  maxPollRecords: number;
 }
 
 function num(props: Readonly<Record<string, string>>, key: string, def: number): number {
@@ -83,6 +85,7 @@ export function fetchTuning(props: Readonly<Record<string, string>>): FetchTunin
     heartbeatInterval: Math.min(num(props, 'heartbeat.interval.ms', 3000), sessionTimeout),
     rebalanceTimeout: Math.max(num(props, 'max.poll.interval.ms', 300_000), sessionTimeout),
     metadataMaxAge: num(props, 'metadata.max.age.ms', 300_000),
+    maxPollRecords: Math.max(1, num(props, 'max.poll.records', 500)),
   };
 }
 
