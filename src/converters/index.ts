@@ -26,6 +26,8 @@ export * from './avro';
 export * from './string';
 export * from './bytearray';
 export * from './number';
+export * from './values';
+export * from './headers';
 export * from './schemas';
 export * from './decimal';
 export { LruCache } from './lru';
