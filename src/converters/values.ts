@@ -297,7 +297,7 @@ function align(schema: Schema, value: unknown): unknown {
   }
   if (schema.name) return value;
   switch (schema.type) {
-    case 'float32': return Math.fround(Number(value));
+    case 'float32':
     case 'float64': return Number(value);
     case 'int64': return typeof value === 'bigint' && value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
     default: return value;
@@ -330,7 +330,8 @@ function parseNumber(token: string): SchemaAndValue | undefined {
     return { schema: Schemas.INT64, value: Number.isSafeInteger(n) ? n : integral };
   }
   const d = Number(token);
-  if (scale !== 0 && Number.isFinite(Math.fround(d))) return { schema: Schemas.FLOAT32, value: Math.fround(d) };
+  // FLOAT32 when a float holds it (the value stays the double, as float32 values do in this worker)
+  if (scale !== 0 && Number.isFinite(Math.fround(d))) return { schema: Schemas.FLOAT32, value: d };
   if (scale !== 0 && Number.isFinite(d)) return { schema: Schemas.FLOAT64, value: d };
   return { schema: decimalSchema(scale), value: formatDecimal(unscaled, scale) };
 }

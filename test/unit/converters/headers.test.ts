@@ -40,8 +40,9 @@ describe('SimpleHeaderConverter reads header text as Connect\'s Values.parseStri
     expect(read(text)).toEqual({ schema, value });
   });
 
-  it('a float that Java holds as a float reads as the float32 value', () => {
-    expect(read('0.1')).toEqual({ schema: Schemas.FLOAT32, value: Math.fround(0.1) });
+  it('a float32 keeps its double value (as float32 values do in this worker) and writes as Java\'s float text', () => {
+    expect(read('0.1')).toEqual({ schema: Schemas.FLOAT32, value: 0.1 });
+    expect(write(Schemas.FLOAT32, 0.1)).toBe('0.1');
   });
 
   it('ISO 8601 dates, times and timestamps (UTC), also when quoted inside an array', () => {
