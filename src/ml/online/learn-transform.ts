@@ -13,7 +13,7 @@
  */
 import {
   ConfigException, Struct,
-  type ConfigDef, type ConfigMap, type Header, type Logger, type PluginKafka, type ProducedRecord, type SinkRecord,
+  type ConfigDef, type ConfigMap, headerText, type Logger, type PluginKafka, type ProducedRecord, type SinkRecord,
   type Transformation, type TransformationContext, type TransformationDescriptor,
 } from '../../api';
 import { BUILTIN_PLUGIN_VERSION } from '../../api/version';
@@ -185,10 +185,6 @@ function fieldOf(value: unknown, name: string): unknown {
   return undefined;
 }
 
-function headerText(h: Header): string | null {
-  if (h.value === null) return null;
-  return typeof h.value === 'string' ? h.value : h.value.toString('utf8');
-}
 
 function asPlainMap(value: unknown): Record<string, unknown> {
   if (value instanceof Struct) return { ...value.values };
