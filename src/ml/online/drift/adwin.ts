@@ -14,6 +14,10 @@
  *
  * Our choices (the paper leaves them open): both parts need at least `minSide` values (5) before a
  * split is tested, so a handful of values cannot make a cut; the window is checked after every value.
+ * One alarm per change: a change is first detected on little evidence, and the values from before it
+ * leave the window over the next cuts, bucket by bucket. Cuts that still drop values older than the
+ * last alarm continue that alarm and are not reported again; once the window holds only values from
+ * after it, the next rise is a new drift.
  */
 import { finiteIn, type DetectorSignal, type DriftDetector } from './detector';
 
@@ -38,6 +42,8 @@ export interface AdwinState {
   variance: number;
   /** values seen since the detector was created (for diagnostics) */
   seen: number;
+  /** values since the last reported drift; null before the first */
+  sinceAlarm: number | null;
 }
 
 export class Adwin implements DriftDetector {
@@ -52,6 +58,8 @@ export class Adwin implements DriftDetector {
   /** sum of squared deviations from the window mean */
   private variance = 0;
   private seen = 0;
+  /** values inserted since the last reported drift (Infinity: none yet) */
+  private sinceAlarm = Infinity;
 
   constructor(opts: AdwinOptions = {}) {
     this.delta = finiteIn('ADWIN delta', opts.delta ?? 0.002, 0, 1, true, true);
@@ -71,6 +79,7 @@ export class Adwin implements DriftDetector {
 
   update(value: number): DetectorSignal {
     this.seen++;
+    this.sinceAlarm++;
     this.insert(value);
     return this.shrink() ? 'drift' : 'none';
   }
@@ -80,6 +89,7 @@ export class Adwin implements DriftDetector {
     this.n = 0;
     this.total = 0;
     this.variance = 0;
+    this.sinceAlarm = Infinity;
   }
 
   private insert(x: number): void {
@@ -104,13 +114,17 @@ export class Adwin implements DriftDetector {
     }
   }
 
-  /** Drops the oldest buckets while a split shows a change; true when a rise of the mean was cut. */
+  /** Drops the oldest buckets while a split shows a change; true when a new rise of the mean was cut. */
   private shrink(): boolean {
-    let rose = false;
+    let alarm = false;
     for (;;) {
       const cut = this.findCut();
-      if (cut === 0) return rose;
-      if (cut > 0) rose = true;
+      if (cut === 0) return alarm;
+      // a window still holding values from before the last alarm is still cutting that change away
+      if (cut > 0 && this.n <= this.sinceAlarm) {
+        alarm = true;
+        this.sinceAlarm = 0;
+      }
       this.dropOldest();
     }
   }
@@ -164,6 +178,7 @@ export class Adwin implements DriftDetector {
       kind: 'adwin', delta: this.delta, maxBuckets: this.maxBuckets, minSide: this.minSide,
       rows: this.rows.map((r) => r.map(([t, v]) => [t, v] as [number, number])),
       width: this.n, total: this.total, variance: this.variance, seen: this.seen,
+      sinceAlarm: Number.isFinite(this.sinceAlarm) ? this.sinceAlarm : null,
     };
   }
 
@@ -174,6 +189,7 @@ export class Adwin implements DriftDetector {
     a.total = s.total;
     a.variance = s.variance;
     a.seen = s.seen;
+    a.sinceAlarm = s.sinceAlarm ?? Infinity;
     return a;
   }
 }

@@ -8,6 +8,10 @@
  * - p_i + s_i ≥ p_min + driftLevel · s_min (3) is a drift: the detector starts over.
  *
  * DDM needs 0/1 values: the mean and its deviation are those of a Bernoulli rate.
+ *
+ * Our choice: (p_min, s_min) is only taken from a point with at least one mistake. A learner that
+ * made no mistake in its first 30 labels would otherwise set p_min = s_min = 0, and its first
+ * mistake, however rare, would be a "drift".
  */
 import { finiteIn, type DetectorSignal, type DriftDetector } from './detector';
 
@@ -60,7 +64,7 @@ export class Ddm implements DriftDetector {
     if (this.n < this.minInstances) return 'none';
     const p = this.errors / this.n;
     const s = Math.sqrt((p * (1 - p)) / this.n);
-    if (p + s < this.pMin + this.sMin) {
+    if (this.errors > 0 && p + s < this.pMin + this.sMin) {
       this.pMin = p;
       this.sMin = s;
     }

@@ -4,11 +4,11 @@
  *
  *   m_t = α · m_{t−1} + (x_t − x̄_t − δ),   M_t = min(M_{t−1}, m_t),
  *
- * a drift is signalled when m_t − M_t > λ (the threshold) and the detector starts over. λ defaults
- * to 20, not the 50 often quoted: on 0/1 mistake streams 20 detected the SEA and hyperplane changes
- * in time for AROW/SCW to recover within 1,000 labels, with no false alarm (docs/online-learning.md). δ is the
+ * a drift is signalled when m_t − M_t > λ (the threshold) and the detector starts over. δ is the
  * magnitude of change tolerated, α ≤ 1 a fading factor for the cumulative sum (1 = none). No test
- * before `minInstances` values.
+ * before `minInstances` values. Defaults δ = 0.005, λ = 50, α = 0.9999 (MOA's and River's). Unlike
+ * ADWIN the test is not scale-free: the larger the variance of the values (a 0/1 error rate near
+ * 0.5), the more often a stationary stream crosses a given λ (measured in docs/online-learning.md).
  */
 import { finiteIn, type DetectorSignal, type DriftDetector } from './detector';
 
@@ -44,7 +44,7 @@ export class PageHinkley implements DriftDetector {
 
   constructor(opts: PageHinkleyOptions = {}) {
     this.delta = finiteIn('Page-Hinkley delta', opts.delta ?? 0.005, 0, Number.MAX_VALUE);
-    this.threshold = finiteIn('Page-Hinkley threshold', opts.threshold ?? 20, 0, Number.MAX_VALUE, true);
+    this.threshold = finiteIn('Page-Hinkley threshold', opts.threshold ?? 50, 0, Number.MAX_VALUE, true);
     this.alpha = finiteIn('Page-Hinkley alpha', opts.alpha ?? 0.9999, 0, 1, true);
     this.minInstances = opts.minInstances ?? 30;
     if (!Number.isInteger(this.minInstances) || this.minInstances < 1) throw new Error(`Page-Hinkley minInstances must be a positive integer, got ${this.minInstances}`);
