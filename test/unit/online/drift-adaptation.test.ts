@@ -1,4 +1,4 @@
-import { HyperplaneStream, SEAStream, type DriftingStream, type LearnerConfig } from '../../../src/ml/online';
+import { HyperplaneStream, Mulberry32, SEAStream, type DriftingStream, type LearnerConfig } from '../../../src/ml/online';
 import { createAdaptiveLearner, type DriftConfig } from '../../../src/ml/online/drift/adaptive';
 import { driftRecovery, stationaryAccuracy } from '../../../src/ml/online/drift/evaluation';
 import { LearnEngine, type EngineState } from '../../../src/ml/online/engine';
@@ -139,6 +139,23 @@ describe('actions', () => {
     const st = l.status();
     expect(st.background!.swaps).toBeGreaterThanOrEqual(1);
     expect(l.backgroundSwaps).toBe(st.background!.swaps);
+  });
+
+  it('regression: ADWIN and Page-Hinkley watch the absolute error and a reset follows a change of the target', () => {
+    for (const detector of ['adwin', 'page_hinkley'] as const) {
+      const rng = new Mulberry32(4);
+      const l = createAdaptiveLearner({ algorithm: 'pa-i', task: 'regression', nFeatures: 2, C: 0.1 }, { detector, action: 'reset' });
+      const events: number[] = [];
+      for (let t = 1; t <= 6000; t++) {
+        const x = [rng.next(), rng.next()];
+        const y = t <= 3000 ? 3 * x[0]! - 2 * x[1]! + 0.1 * rng.gaussian() : -2 * x[0]! + 4 * x[1]! + 0.1 * rng.gaussian();
+        const { event } = l.update(x, y, t, null);
+        if (event) events.push(event.event);
+      }
+      expect(events).toHaveLength(1);
+      expect(events[0]!).toBeGreaterThan(3000);
+      expect(events[0]!).toBeLessThan(3100);
+    }
   });
 
   it('inflate is refused for learners without a covariance; DDM is refused for regression', () => {
