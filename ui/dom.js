@@ -54,6 +54,11 @@ export function fmtNumber(v, digits = 4) {
   return Number.isInteger(v) ? v.toLocaleString('en-US') : v.toFixed(digits);
 }
 
+/** A quality (accuracy, r2): always with four decimals, so 1 reads 1.0000 beside 0.9745. */
+export function fmtRatio(v) {
+  return typeof v === 'number' && Number.isFinite(v) ? v.toFixed(4) : '–';
+}
+
 export function fmtTime(ms) {
   if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0) return '–';
   return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');

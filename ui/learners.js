@@ -3,7 +3,7 @@
 // sampled quality the plot shows. A worker without the history endpoint still gets a plot: the
 // page then keeps the history itself from the statuses it polls.
 import { ApiError, enc, getJson } from './api.js';
-import { badge, empty, fmtNumber, fmtTime, h, pageLink, replace, table } from './dom.js';
+import { badge, empty, fmtNumber, fmtRatio, fmtTime, h, pageLink, replace, table } from './dom.js';
 import { QualityPlot } from './plot.js';
 
 const MAX_SAMPLES = 1800;
@@ -52,8 +52,8 @@ function facts(status) {
   return h('dl', { class: 'facts' },
     h('dt', null, 'Algorithm'), h('dd', null, `${status.algorithm ?? status.learner?.algorithm ?? '–'} (${status.taskType ?? '–'})`),
     h('dt', null, 'Labels learned'), h('dd', null, fmtNumber(status.learned)),
-    h('dt', null, `Windowed ${metric}`), h('dd', null, fmtNumber(win[metric]), h('span', { class: 'muted' }, ` over the last ${fmtNumber(win.n ?? status.window)}`)),
-    h('dt', null, `Cumulative ${metric}`), h('dd', null, fmtNumber(cum[metric])),
+    h('dt', null, `Windowed ${metric}`), h('dd', null, fmtRatio(win[metric]), h('span', { class: 'muted' }, ` over the last ${fmtNumber(win.n ?? status.window)}`)),
+    h('dt', null, `Cumulative ${metric}`), h('dd', null, fmtRatio(cum[metric])),
     h('dt', null, 'Waiting'), h('dd', null, `${fmtNumber(status.pending?.events ?? 0)} events for a label, ${fmtNumber(status.pending?.feedback ?? 0)} early labels`),
     h('dt', null, 'Publishes'), h('dd', null, pub.topic ? [pageLink('models', { id: pub.modelId }, pub.modelId), h('span', { class: 'muted' }, ` ${fmtNumber(pub.count ?? 0)} version${pub.count === 1 ? '' : 's'} so far`)] : h('span', { class: 'muted' }, 'nothing (model.topic is empty)')),
     status.state ? [h('dt', null, 'Checkpoint'), h('dd', null, `epoch ${fmtNumber(status.state.epoch)}`, h('span', { class: 'muted' }, ` in ${status.state.topic}`))] : null);
@@ -71,9 +71,9 @@ function driftSection(drift) {
       : h('p', { class: 'muted' }, 'No drift or warning so far.'));
 }
 
-function legendNote() {
+function markerKey() {
   return h('p', { class: 'plot-key' },
-    h('span', { class: 'swatch', 'data-color': 'drift' }), ' drift ', h('span', { class: 'swatch', 'data-color': 'warning' }), ' warning (vertical lines)');
+    'Vertical lines: ', h('span', { class: 'swatch', 'data-color': 'drift' }), ' drift, ', h('span', { class: 'swatch', 'data-color': 'warning' }), ' warning.');
 }
 
 function newCard(l) {
@@ -84,10 +84,11 @@ function newCard(l) {
   const plotHost = h('div', { class: 'plot', role: 'img' });
   const caption = h('p', { class: 'plot-caption' });
   const drift = h('div');
+  const key = h('div');
   const el = h('section', { class: 'card', 'aria-labelledby': id },
     h('h2', { id }, heading, ' ', pageLink('connectors', null, h('span', { class: 'small' }, 'connector'))),
-    info, h('h3', null, `${metric === 'r2' ? 'R²' : 'Accuracy'} over time`), plotHost, caption, legendNote(), h('h3', null, 'Drift'), drift);
-  return { connector: l.connector, task: l.task ?? 0, metric, el, info, plotHost, caption, drift, plot: null, samples: [], serverHistory: true };
+    info, h('h3', null, `${metric === 'r2' ? 'R²' : 'Accuracy'} over time`), plotHost, caption, key, h('h3', null, 'Drift'), drift);
+  return { connector: l.connector, task: l.task ?? 0, metric, el, info, plotHost, caption, drift, key, plot: null, samples: [], serverHistory: true };
 }
 
 export const learnersPage = {
@@ -112,12 +113,13 @@ export const learnersPage = {
       await loadSamples(card, status);
       replace(card.info, facts(status));
       replace(card.drift, driftSection(status.drift));
+      replace(card.key, status.drift ? markerKey() : null);
       if (!card.el.isConnected) content.appendChild(card.el);
       if (!card.plot) card.plot = new QualityPlot(card.plotHost, card.metric);
       const markers = (status.drift?.events ?? []).filter((e) => typeof e.time === 'number').map((e) => ({ time: e.time, kind: e.kind }));
       card.plot.update(card.samples, markers);
       const lastSample = card.samples[card.samples.length - 1];
-      const summary = lastSample ? `${card.samples.length} samples since ${fmtTime(card.samples[0].time)}; latest windowed ${card.metric} ${fmtNumber(lastSample.windowed)} at ${fmtNumber(lastSample.events)} labels` : 'no samples yet';
+      const summary = lastSample ? `${card.samples.length} samples since ${fmtTime(card.samples[0].time)}; latest windowed ${card.metric} ${fmtRatio(lastSample.windowed)} at ${fmtNumber(lastSample.events)} labels` : 'no samples yet';
       card.plotHost.setAttribute('aria-label', `${card.metric} of ${card.connector} over time: ${summary}`);
       card.caption.textContent = `${summary}${card.serverHistory ? '' : ' (kept by this page)'}.`;
     }

@@ -7,6 +7,13 @@ import { keepOpenDetails, renderIfChanged } from './render.js';
 
 /** Fields shown in their own columns; anything else a version carries goes under "more". */
 const VERSION_FIELDS = new Set(['id', 'version', 'algorithm', 'format', 'uri', 'source_uri', 'sha256', 'input', 'output', 'exp_date', 'more_info', 'published_at', 'expired', 'state', 'error', 'evaluation']);
+
+/** Where the artifact lives, short: the sha256 is shown beside it, so an artifact-topic URI need not repeat it. */
+function artifactLabel(v) {
+  const uri = String(v.uri ?? '');
+  if (uri.startsWith('kafka-artifact:')) return v.source_uri ? `artifact topic, from ${String(v.source_uri).split('/').pop()}` : 'artifact topic';
+  return uri || '–';
+}
 const MODEL_FIELDS = new Set(['id', 'latest_version', 'serving_version', 'connectors', 'routing_connectors', 'versions', 'challenger', 'champion']);
 
 function challengerVersion(model) {
@@ -34,7 +41,7 @@ function stateBadges(model, v) {
   return children;
 }
 
-function versionRow(model, v) {
+function versionRow(model, v, withEvaluation) {
   const extra = Object.fromEntries(Object.entries(v).filter(([k]) => !VERSION_FIELDS.has(k)));
   return h('tr', null,
     h('th', { scope: 'row' }, v.version),
@@ -42,9 +49,19 @@ function versionRow(model, v) {
     h('td', null, [v.algorithm ?? '–', h('br'), h('span', { class: 'muted' }, v.format ?? '')]),
     h('td', null, fmtTime(v.published_at)),
     h('td', null, v.exp_date ?? h('span', { class: 'muted' }, 'never')),
-    h('td', { class: 'uri' }, h('span', { title: v.uri ?? '' }, v.uri ?? '–'), v.sha256 ? [h('br'), h('code', { title: v.sha256 }, `sha256 ${String(v.sha256).slice(0, 12)}…`)] : null),
-    h('td', null, v.evaluation && typeof v.evaluation === 'object' ? keyValues(v.evaluation) : h('span', { class: 'muted' }, '–'),
-      Object.keys(extra).length ? h('details', { 'data-key': `more-${model.id}-${v.version}` }, h('summary', null, 'more'), keyValues(extra)) : null));
+    h('td', { class: 'uri' }, h('span', { title: v.source_uri ? `${v.uri}\nfrom ${v.source_uri}` : v.uri ?? '' }, artifactLabel(v)), v.sha256 ? [h('br'), h('code', { title: v.sha256 }, `sha256 ${String(v.sha256).slice(0, 12)}…`)] : null),
+    withEvaluation ? h('td', null, v.evaluation && typeof v.evaluation === 'object' ? keyValues(v.evaluation) : h('span', { class: 'muted' }, '–')) : null,
+    h('td', null, infoCell(model, v, extra)));
+}
+
+/** more_info and any field the console does not know, folded (a learner's version carries a dozen). */
+function infoCell(model, v, extra) {
+  const info = v.more_info && typeof v.more_info === 'object' ? v.more_info : {};
+  const all = { ...info, ...extra };
+  const n = Object.keys(all).length;
+  if (n === 0) return h('span', { class: 'muted' }, '–');
+  if (n <= 2) return keyValues(all);
+  return h('details', { 'data-key': `info-${model.id}-${v.version}` }, h('summary', null, `${n} entries`), keyValues(all));
 }
 
 function modelCard(model, publishers) {
@@ -52,6 +69,8 @@ function modelCard(model, publishers) {
   const routing = model.routing_connectors ?? [];
   const extra = Object.fromEntries(Object.entries(model).filter(([k]) => !MODEL_FIELDS.has(k)));
   const versions = [...(model.versions ?? [])].reverse(); // newest first
+  // the evaluation column only once some version has been evaluated (champion/challenger)
+  const withEvaluation = versions.some((v) => v.evaluation && typeof v.evaluation === 'object');
   return h('section', { class: 'card', 'aria-labelledby': `model-${model.id}` },
     h('h2', { id: `model-${model.id}` }, model.id),
     h('dl', { class: 'facts' },
@@ -63,7 +82,7 @@ function modelCard(model, publishers) {
     model.challenger && typeof model.challenger === 'object' ? h('div', { class: 'challenger' }, h('h3', null, 'Challenger'), keyValues(model.challenger)) : null,
     model.champion && typeof model.champion === 'object' ? h('div', { class: 'challenger' }, h('h3', null, 'Champion'), keyValues(model.champion)) : null,
     Object.keys(extra).length ? h('div', null, keyValues(extra)) : null,
-    table(`Versions of ${model.id} (newest first)`, ['Version', 'State', 'Algorithm', 'Published', 'Expires', 'Artifact', 'Evaluation'], versions.map((v) => versionRow(model, v))));
+    table(`Versions of ${model.id} (newest first)`, ['Version', 'State', 'Algorithm', 'Published', 'Expires', 'Artifact', withEvaluation ? 'Evaluation' : null, 'Info'].filter(Boolean), versions.map((v) => versionRow(model, v, withEvaluation))));
 }
 
 export const modelsPage = {

@@ -1,0 +1,166 @@
+/**
+ * The console at /ui in a real browser: Debian's Chromium, headless, driven by playwright-core
+ * (which never downloads a browser of its own), against a worker with a Score connector whose name
+ * is hostile markup and a Learn connector that has learned banknote in a few bursts. Every page
+ * must load without a console error, a failed request or a dialog; it must show what the REST API
+ * says (connector names as text, the model and its versions, the learner's accuracy as a plot that
+ * grows as the page refreshes). A screenshot of each page goes to .cache/console-screenshots/, or
+ * to docs/images/ with KAPPA_UPDATE_SCREENSHOTS=1 (the images the docs show).
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import {
+  closeKafka, createConnector, createTopic, deleteTopics, produce, REPO_ROOT, sleep, startWorker, stopAllWorkers, tmpDir, uniqueName, waitFor, waitForState, type Worker,
+} from './helpers';
+import { fixture, modelBody, publish, scoringConnector } from './serving-support';
+import { banknote, delayedSequence, LEARNERS, learnConnector, order, toRecords, waitLearned } from './learn-support';
+
+jest.setTimeout(180_000);
+
+const CHROMIUM = process.env.KAPPA_CHROMIUM ?? '/usr/bin/chromium';
+const SHOTS_DIR = process.env.KAPPA_UPDATE_SCREENSHOTS === '1' ? path.join(REPO_ROOT, 'docs', 'images') : path.join(REPO_ROOT, '.cache', 'console-screenshots');
+
+// Fixed names (the worker's config topic and the model topic are this run's own), so the
+// screenshots read like a real deployment. The scorer's name is markup that must stay text.
+const SCORER = 'iris-scorer <img src=x onerror=alert(1)> ✓ Ünïcode';
+const LEARNER = 'banknote-learner';
+const IRIS_MODEL = 'iris-classifier';
+const LEARNED_MODEL = 'banknote-online';
+/** the worker samples its learners this often (src/console/routes.ts) */
+const HISTORY_INTERVAL_MS = 2000;
+
+interface ConsoleWindow { kappaConsole: { state: { cards: Map<string, { connector: string; plot: { points: number } | null }> } } }
+
+describe('console at /ui in headless Chromium', () => {
+  let worker: Worker;
+  let context: BrowserContext;
+  let page: Page;
+  const problems: string[] = [];
+  const suffix = uniqueName('ui');
+  const topics: string[] = [];
+
+  /** A Score connector on two published versions of an iris model, with a few records scored. */
+  const scoring = async () => {
+    await publish(worker.api, modelBody(IRIS_MODEL, '1', 'iris-logreg-v1', { more_info: { owner: 'ml-team' } }));
+    await publish(worker.api, modelBody(IRIS_MODEL, '2', 'iris-logreg-v2', { more_info: { owner: 'ml-team' } }));
+    const irisIn = await createTopic(`${suffix}-iris`);
+    const irisOut = await createTopic(`${suffix}-iris-scored`);
+    topics.push(irisIn, irisOut);
+    await createConnector(worker.api, SCORER, scoringConnector(irisIn, irisOut, { 'model.id': IRIS_MODEL }));
+    await waitForState(worker.api, SCORER, 'RUNNING', { taskState: 'RUNNING', taskCount: 1 });
+    const rows = fixture('iris-logreg-v1').expected.rows;
+    await produce(irisIn, rows.slice(0, 30).map((r, i) => ({ key: `k${i}`, value: { x1: r[0], x2: r[1], x3: r[2], x4: r[3] } })));
+  };
+
+  /** A Learn connector fed banknote in bursts a sampling interval apart, so its history has a shape. */
+  const learning = async (modelTopic: string) => {
+    const d = banknote();
+    const trainTopic = await createTopic(`${suffix}-banknote`);
+    topics.push(trainTopic, `${suffix}-learner-state`, `${suffix}-learner-metrics`);
+    await createConnector(worker.api, LEARNER, learnConnector(trainTopic, LEARNERS['scw-i']!, {
+      'model.topic': modelTopic, 'model.id': LEARNED_MODEL, 'publish.every.updates': '400',
+      'state.topic': `${suffix}-learner-state`, 'metrics.topic': `${suffix}-learner-metrics`,
+    }));
+    await waitForState(worker.api, LEARNER, 'RUNNING', { taskState: 'RUNNING', taskCount: 1 });
+    const delay = 20;
+    const records = toRecords(delayedSequence(d, order(3), delay));
+    const bursts = 4;
+    for (let b = 1; b <= bursts; b++) {
+      await produce(trainTopic, records.slice(Math.floor(((b - 1) * records.length) / bursts), Math.floor((b * records.length) / bursts)));
+      await waitLearned(worker.api, LEARNER, b === bursts ? d.y.length : Math.floor((b * d.y.length) / bursts) - delay);
+      if (b < bursts) await sleep(HISTORY_INTERVAL_MS + 100); // a sample of the worker's history per burst
+    }
+  };
+
+  beforeAll(async () => {
+    if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (bash scripts/chromium.sh does, make test runs it)`);
+    // the browser starts while the worker gets its data
+    const browser = chromium.launchPersistentContext(fs.mkdtempSync(path.join(os.tmpdir(), 'kappa-chromium-')), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      viewport: { width: 1280, height: 800 },
+    });
+    const modelTopic = `${suffix}-models`;
+    topics.push(modelTopic);
+    worker = await startWorker({ props: { 'kappa.model.topic': modelTopic, 'kappa.model.cache.dir': tmpDir('kappa-it-cache-') } });
+    await Promise.all([scoring(), learning(modelTopic)]);
+    context = await browser;
+    page = context.pages()[0] ?? (await context.newPage());
+    page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`); });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+    page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
+    page.on('dialog', (dlg) => { problems.push(`dialog: ${dlg.message()}`); void dlg.dismiss(); });
+    fs.mkdirSync(SHOTS_DIR, { recursive: true });
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    await stopAllWorkers();
+    await deleteTopics(topics).catch(() => undefined);
+    await closeKafka();
+  });
+
+  afterEach(() => {
+    expect(problems).toEqual([]);
+    problems.length = 0;
+  });
+
+  const shoot = (name: string) => page.screenshot({ path: path.join(SHOTS_DIR, `console-${name}.png`), fullPage: true });
+
+  it('connectors: both connectors by name (markup shown as text), the Score model and the learner', async () => {
+    await page.goto(`${worker.url}/ui`);
+    await page.getByRole('rowheader', { name: LEARNER, exact: true }).waitFor();
+    expect(await page.title()).toBe('Connectors · Kappa Connect');
+    const scorer = page.getByRole('rowheader', { name: SCORER, exact: true });
+    expect(await scorer.textContent()).toBe(SCORER);
+    expect(await page.locator('main img').count()).toBe(0);
+    const scorerRow = page.locator('tr', { has: scorer });
+    expect(await scorerRow.getByRole('link', { name: IRIS_MODEL }).getAttribute('href')).toBe(`/ui/models?id=${IRIS_MODEL}`);
+    expect(await scorerRow.locator('.badge', { hasText: 'RUNNING' }).count()).toBe(2); // connector and task
+    const learnerRow = page.locator('tr', { has: page.getByRole('rowheader', { name: LEARNER }) });
+    expect(await learnerRow.getByRole('link', { name: 'learner' }).getAttribute('href')).toBe(`/ui/learners?connector=${LEARNER}`);
+    expect(await learnerRow.getByRole('link', { name: LEARNED_MODEL }).count()).toBe(1);
+    expect(await page.locator('.summary').textContent()).toBe('2 connectors: 2 running, 0 paused, 0 stopped, 0 failed; 2 with Score or Learn transforms.');
+    await shoot('connectors');
+  });
+
+  it('models: the iris model with both versions, the one serving, and the connector that uses it; the learned model with its publisher', async () => {
+    await page.goto(`${worker.url}/ui/models`);
+    const iris = page.getByRole('region', { name: IRIS_MODEL });
+    await iris.waitFor();
+    const versions = iris.locator('tbody tr');
+    await waitFor(async () => (await versions.count()) === 2 && (await iris.locator('.badge', { hasText: 'serving' }).count()) === 1, { timeoutMs: 30_000, description: 'iris version 2 serving' });
+    expect(await versions.locator('th').allTextContents()).toEqual(['2', '1']);
+    expect(await versions.first().locator('.badge').first().textContent()).toBe('serving');
+    expect(await iris.getByRole('link', { name: SCORER }).count()).toBe(1);
+    const learned = page.getByRole('region', { name: LEARNED_MODEL });
+    expect(await learned.locator('tbody tr').count()).toBeGreaterThanOrEqual(3); // a version every 400 labels
+    expect(await learned.getByRole('link', { name: `learner ${LEARNER}` }).count()).toBe(1);
+    await shoot('models');
+  });
+
+  it('learners: the accuracy plot has the sampled history and grows as the page refreshes; drift shown as the API has it', async () => {
+    await page.goto(`${worker.url}/ui/learners`);
+    const points = () => page.evaluate((name) => [...(globalThis as unknown as ConsoleWindow).kappaConsole.state.cards.values()].find((c) => c.connector === name)?.plot?.points ?? 0, LEARNER);
+    await waitFor(async () => (await points()) > 5, { timeoutMs: 20_000, description: 'plot points' });
+    const before = await points();
+    await waitFor(async () => (await points()) > before, { timeoutMs: 10_000, description: 'more plot points after a refresh' });
+    const history = (await worker.api.get(`/learners/${LEARNER}/history`)).body as { samples: { events: number; windowed: number | null }[] };
+    const events = new Set(history.samples.map((s) => s.events));
+    expect(events.size).toBeGreaterThanOrEqual(4); // one sample per burst at least
+    expect(history.samples[history.samples.length - 1]).toMatchObject({ events: 1372 });
+    const card = page.getByRole('region', { name: LEARNER });
+    expect(await card.locator('canvas').count()).toBe(1);
+    const status = (await worker.api.get(`/learners/${LEARNER}`)).body as { drift?: unknown; windowed: { accuracy: number } };
+    const facts = await card.locator('dl.facts').textContent();
+    expect(facts).toContain('Labels learned1,372');
+    expect(facts).toContain(`Windowed accuracy${status.windowed.accuracy.toFixed(4)}`);
+    if (status.drift === undefined) expect(await card.getByText('no drift detection').count()).toBe(1);
+    else expect(await card.getByText('Drift detection:').count()).toBe(1);
+    await shoot('learners');
+  });
+});
