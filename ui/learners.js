@@ -59,12 +59,17 @@ function facts(status) {
     status.state ? [h('dt', null, 'Checkpoint'), h('dd', null, `epoch ${fmtNumber(status.state.epoch)}`, h('span', { class: 'muted' }, ` in ${status.state.topic}`))] : null);
 }
 
+function count(n, noun) {
+  const v = typeof n === 'number' ? n : 0;
+  return `${fmtNumber(v)} ${noun}${v === 1 ? '' : 's'}`;
+}
+
 function driftSection(drift) {
   if (!drift || typeof drift !== 'object') return h('p', { class: 'muted drift-none' }, 'no drift detection');
   const events = Array.isArray(drift.events) ? drift.events.slice(-DRIFT_EVENTS_SHOWN).reverse() : [];
   return h('div', { class: 'drift' },
     h('p', null, 'Drift detection: ', h('strong', null, drift.detector ?? '?'), drift.action ? ` (on drift: ${drift.action})` : '', ' · ',
-      badge(`${fmtNumber(drift.warnings ?? 0)} warnings`, drift.warnings ? 'warn' : 'plain'), ' ', badge(`${fmtNumber(drift.drifts ?? 0)} drifts`, drift.drifts ? 'bad' : 'plain')),
+      badge(count(drift.warnings, 'warning'), drift.warnings ? 'warn' : 'plain'), ' ', badge(count(drift.drifts, 'drift'), drift.drifts ? 'bad' : 'plain')),
     events.length
       ? table(`Latest drift events (newest first, ${events.length} of ${drift.events.length})`, ['Time', 'Event', 'Kind', 'Action'],
         events.map((e) => h('tr', null, h('td', null, fmtTime(e.time)), h('td', null, fmtNumber(e.event)), h('td', null, badge(String(e.kind ?? '?'))), h('td', null, e.action ?? '–'))), 'grid compact')

@@ -47,7 +47,7 @@ function versionRow(model, v, withEvaluation) {
     h('th', { scope: 'row' }, v.version),
     h('td', null, stateBadges(model, v)),
     h('td', null, [v.algorithm ?? '–', h('br'), h('span', { class: 'muted' }, v.format ?? '')]),
-    h('td', null, fmtTime(v.published_at)),
+    h('td', { class: 'nowrap' }, fmtTime(v.published_at)),
     h('td', null, v.exp_date ?? h('span', { class: 'muted' }, 'never')),
     h('td', { class: 'uri' }, h('span', { title: v.source_uri ? `${v.uri}\nfrom ${v.source_uri}` : v.uri ?? '' }, artifactLabel(v)), v.sha256 ? [h('br'), h('code', { title: v.sha256 }, `sha256 ${String(v.sha256).slice(0, 12)}…`)] : null),
     withEvaluation ? h('td', null, v.evaluation && typeof v.evaluation === 'object' ? keyValues(v.evaluation) : h('span', { class: 'muted' }, '–')) : null,

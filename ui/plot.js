@@ -51,7 +51,8 @@ export class QualityPlot {
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true }, y: metric === 'accuracy' ? { range: qualityRange } : { auto: true }, n: { auto: true, range: (u, min, max) => [0, Math.max(1, max ?? 1)] } },
       axes: [
-        { ...AXIS, values: clock },
+        // whole seconds at least, so no two ticks read the same
+        { ...AXIS, values: clock, space: 70, incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 43200, 86400] },
         { ...AXIS, scale: 'y', size: 50, values: (u, vals) => vals.map((v) => v.toFixed(2)), label: metric, labelSize: 18 },
         { ...AXIS, scale: 'n', side: 1, size: 60, grid: { show: false }, values: (u, vals) => vals.map((v) => v.toLocaleString('en-US')), label: 'labels learned', labelSize: 18 },
       ],

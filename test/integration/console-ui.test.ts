@@ -31,7 +31,7 @@ const LEARNED_MODEL = 'banknote-online';
 /** the worker samples its learners this often (src/console/routes.ts) */
 const HISTORY_INTERVAL_MS = 2000;
 
-interface ConsoleWindow { kappaConsole: { state: { cards: Map<string, { connector: string; plot: { points: number } | null }> } } }
+interface ConsoleWindow { kappaConsole: { state: { cards: Map<string, { connector: string; plot: { points: number; markers: unknown[] } | null }> } } }
 
 describe('console at /ui in headless Chromium', () => {
   let worker: Worker;
@@ -95,6 +95,7 @@ describe('console at /ui in headless Chromium', () => {
     page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
     page.on('dialog', (dlg) => { problems.push(`dialog: ${dlg.message()}`); void dlg.dismiss(); });
     fs.mkdirSync(SHOTS_DIR, { recursive: true });
+    fs.mkdirSync(path.join(REPO_ROOT, '.cache', 'console-screenshots'), { recursive: true });
   });
 
   afterAll(async () => {
@@ -162,5 +163,53 @@ describe('console at /ui in headless Chromium', () => {
     if (status.drift === undefined) expect(await card.getByText('no drift detection').count()).toBe(1);
     else expect(await card.getByText('Drift detection:').count()).toBe(1);
     await shoot('learners');
+  });
+
+  it('renders what other parts of the API add when present: drift detection (marked on the plot), a challenger and evaluations', async () => {
+    // the fields as the drift and champion/challenger work adds them, spliced into the real answers
+    const samples = ((await worker.api.get(`/learners/${LEARNER}/history`)).body as { samples: { time: number }[] }).samples;
+    const at = (f: number) => samples[Math.floor(f * (samples.length - 1))]!.time;
+    const drift = { detector: 'adwin', action: 'inflate', warnings: 1, drifts: 1, events: [
+      { event: 310, kind: 'warning', action: 'none', time: at(0.3) }, { event: 702, kind: 'drift', action: 'inflate', time: at(0.6) },
+    ] };
+    await page.route((url) => url.pathname === `/learners/${LEARNER}`, async (route) => {
+      const response = await route.fetch();
+      await route.fulfill({ response, json: { ...(await response.json()), drift } });
+    });
+    await page.route((url) => url.pathname === `/models/${IRIS_MODEL}`, async (route) => {
+      const response = await route.fetch();
+      const model = await response.json();
+      model.challenger = { version: '1', mode: 'canary', share: 0.1 };
+      for (const v of model.versions) v.evaluation = { accuracy: v.version === '1' ? 0.95 : 0.97, n: 500 };
+      await route.fulfill({ response, json: model });
+    });
+    try {
+      // from the connectors page, the learner's link opens its page alone
+      await page.goto(`${worker.url}/ui/connectors`);
+      await page.locator('tr', { has: page.getByRole('rowheader', { name: LEARNER }) }).getByRole('link', { name: 'learner' }).click();
+      await page.waitForURL(`${worker.url}/ui/learners?connector=${LEARNER}`);
+      const card = page.getByRole('region', { name: LEARNER });
+      await card.getByText('Drift detection:').waitFor();
+      expect(await card.locator('.drift p').first().textContent()).toBe('Drift detection: adwin (on drift: inflate) · 1 warning 1 drift');
+      expect(await card.locator('.drift tbody tr td:nth-child(3)').allTextContents()).toEqual(['drift', 'warning']); // newest first
+      const markers = await page.evaluate((name) => [...(globalThis as unknown as ConsoleWindow).kappaConsole.state.cards.values()].find((c) => c.connector === name)?.plot?.markers.length, LEARNER);
+      expect(markers).toBe(2);
+      // (spliced data: for a look at the rendering, never one of the docs' screenshots)
+      await page.screenshot({ path: path.join(REPO_ROOT, '.cache', 'console-screenshots', 'spliced-learner-drift.png'), fullPage: true });
+
+      await page.goto(`${worker.url}/ui/models?id=${IRIS_MODEL}`);
+      const iris = page.getByRole('region', { name: IRIS_MODEL });
+      await iris.getByRole('heading', { name: 'Challenger' }).waitFor();
+      expect(await page.getByRole('region').count()).toBe(1); // ?id= shows that model only
+      expect(await iris.locator('.challenger dl').textContent()).toBe('version1modecanaryshare0.1000');
+      const rows = iris.locator('tbody tr');
+      expect(await rows.nth(0).locator('.badge').allTextContents()).toEqual(['serving', 'champion']);
+      expect(await rows.nth(1).locator('.badge').allTextContents()).toEqual(['not loaded', 'challenger · canary 10%']);
+      expect(await iris.locator('thead th').allTextContents()).toContain('Evaluation');
+      expect(await rows.nth(1).locator('td').nth(5).textContent()).toBe('accuracy0.9500n500');
+      await page.screenshot({ path: path.join(REPO_ROOT, '.cache', 'console-screenshots', 'spliced-model-challenger.png'), fullPage: true });
+    } finally {
+      await page.unrouteAll();
+    }
   });
 });
