@@ -35,7 +35,7 @@ async function tick() {
     if (first) replace(content, '');
   }
   first = false;
-  if (!document.hidden) timer = setTimeout(tick, REFRESH_MS);
+  if (!document.hidden) timer = setTimeout(tick, page.refreshMs ?? REFRESH_MS);
 }
 
 document.addEventListener('visibilitychange', () => {

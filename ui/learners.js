@@ -105,7 +105,7 @@ export const learnersPage = {
       .sort((a, b) => a.connector.localeCompare(b.connector) || (a.task ?? 0) - (b.task ?? 0));
     if (state.cards.size === 0) replace(content);
     const seen = new Set();
-    for (const l of list) {
+    const cards = list.map((l) => {
       const key = keyOf(l);
       seen.add(key);
       let card = state.cards.get(key);
@@ -113,13 +113,24 @@ export const learnersPage = {
         card = newCard(l);
         state.cards.set(key, card);
       }
+      return { l, card };
+    });
+    // every learner's answers at once, then the cards in order
+    const answers = await Promise.all(cards.map(async ({ l, card }) => {
       // the single-learner answer carries more than the list (drift detection)
       const status = await getJson(`/learners/${enc(l.connector)}${taskQuery(card.task)}`).catch(() => l);
       await loadSamples(card, status);
+      return status;
+    }));
+    cards.forEach(({ card }, i) => {
+      const status = answers[i];
       replace(card.info, facts(status));
       replace(card.drift, driftSection(status.drift));
       replace(card.key, status.drift ? markerKey() : null);
-      if (!card.el.isConnected) content.appendChild(card.el);
+      // a new learner takes its sorted place; the others stay put (no flicker, hover kept)
+      const prev = i === 0 ? null : cards[i - 1].card.el;
+      if (prev && prev.nextElementSibling !== card.el) prev.after(card.el);
+      else if (!prev && !card.el.isConnected) content.appendChild(card.el);
       if (!card.plot) card.plot = new QualityPlot(card.plotHost, card.metric);
       const markers = (status.drift?.events ?? []).filter((e) => typeof e.time === 'number').map((e) => ({ time: e.time, kind: e.kind }));
       card.plot.update(card.samples, markers);
@@ -127,7 +138,7 @@ export const learnersPage = {
       const summary = lastSample ? `${card.samples.length} samples since ${fmtTime(card.samples[0].time)}; latest windowed ${card.metric} ${fmtRatio(lastSample.windowed)} at ${fmtNumber(lastSample.events)} labels` : 'no samples yet';
       card.plotHost.setAttribute('aria-label', `${card.metric} of ${card.connector} over time: ${summary}`);
       card.caption.textContent = `${summary}${card.serverHistory ? '' : ' (kept by this page)'}.`;
-    }
+    });
     for (const [key, card] of state.cards) {
       if (seen.has(key)) continue;
       card.plot?.destroy();

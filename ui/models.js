@@ -85,15 +85,21 @@ function modelCard(model, publishers) {
     table(`Versions of ${model.id} (newest first)`, ['Version', 'State', 'Algorithm', 'Published', 'Expires', 'Artifact', withEvaluation ? 'Evaluation' : null, 'Info'].filter(Boolean), versions.map((v) => versionRow(model, v, withEvaluation))));
 }
 
+const DETAILED_MODELS_MAX = 20;
+
 export const modelsPage = {
   title: 'Models',
+  // models change rarely, and each refresh reads the model-control topic up to its end
+  refreshMs: 5000,
   state: {},
   async refresh(content, params) {
     const wanted = params.get('id');
     const list = await getJson('/models');
     const ids = list.map((m) => m.id).filter((id) => !wanted || id === wanted);
-    // the single-model answer may carry more than the list (challenger, evaluation)
-    const models = await Promise.all(ids.map((id) => getJson(`/models/${enc(id)}`).catch(() => list.find((m) => m.id === id))));
+    // the single-model answer may carry more than the list (challenger, evaluation); asked for a
+    // page of models at most, so a catalog of hundreds costs one request per refresh
+    const models = ids.length > DETAILED_MODELS_MAX ? list
+      : await Promise.all(ids.map((id) => getJson(`/models/${enc(id)}`).catch(() => list.find((m) => m.id === id))));
     let learners = [];
     try {
       learners = await getJson('/learners');
