@@ -8,11 +8,12 @@
  * to docs/images/ with KAPPA_UPDATE_SCREENSHOTS=1 (the images the docs show).
  */
 import * as fs from 'fs';
+import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import {
-  closeKafka, createConnector, createTopic, deleteTopics, produce, REPO_ROOT, sleep, startWorker, stopAllWorkers, tmpDir, uniqueName, waitFor, waitForState, type Worker,
+  closeKafka, createConnector, createTopic, deleteTopics, freePort, produce, REPO_ROOT, sleep, startWorker, stopAllWorkers, tmpDir, uniqueName, waitFor, waitForState, type Worker,
 } from './helpers';
 import { fixture, modelBody, publish, scoringConnector } from './serving-support';
 import { banknote, delayedSequence, LEARNERS, learnConnector, order, toRecords, waitLearned } from './learn-support';
@@ -210,6 +211,50 @@ describe('console at /ui in headless Chromium', () => {
       await page.screenshot({ path: path.join(REPO_ROOT, '.cache', 'console-screenshots', 'spliced-model-challenger.png'), fullPage: true });
     } finally {
       await page.unrouteAll();
+    }
+  });
+
+  it('works behind basic auth: the browser\'s credentials for the origin go with every request of the page', async () => {
+    // an authenticating proxy in front of the worker, as the REST API's basic auth would answer
+    const authorization = `Basic ${Buffer.from('console-user:s3cret').toString('base64')}`;
+    const target = new URL(worker.url);
+    let refused = 0;
+    let passed = 0;
+    const proxy = http.createServer((req, res) => {
+      if (req.headers.authorization !== authorization) {
+        refused++;
+        res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="kappa"', 'Content-Type': 'application/json' }).end('{"error_code":401,"message":"Unauthorized"}');
+        return;
+      }
+      passed++;
+      const upstream = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } }, (up) => {
+        res.writeHead(up.statusCode!, up.headers);
+        up.pipe(res);
+      });
+      upstream.on('error', () => res.destroy());
+      req.pipe(upstream);
+    });
+    const port = await freePort();
+    await new Promise<void>((resolve) => proxy.listen(port, '127.0.0.1', resolve));
+    const origin = `http://127.0.0.1:${port}`;
+    await context.setHTTPCredentials({ username: 'console-user', password: 's3cret', origin });
+    try {
+      await page.goto(`${origin}/ui/learners`);
+      const points = () => page.evaluate((name) => [...(globalThis as unknown as ConsoleWindow).kappaConsole.state.cards.values()].find((c) => c.connector === name)?.plot?.points ?? 0, LEARNER);
+      await waitFor(async () => (await points()) > 1, { timeoutMs: 20_000, description: 'plot points through the authenticating proxy' });
+      const before = passed;
+      await waitFor(async () => passed >= before + 3, { timeoutMs: 10_000, description: 'a refresh through the proxy' });
+      await page.goto(`${origin}/ui/connectors`);
+      await page.getByRole('rowheader', { name: SCORER, exact: true }).waitFor();
+      // challenges answered by the browser are part of the protocol, not failures of the page
+      const failures = problems.filter((p) => !p.startsWith(`HTTP 401: ${origin}/`));
+      problems.length = 0;
+      problems.push(...failures);
+      expect(passed).toBeGreaterThan(10);
+      expect(refused).toBeLessThan(passed);
+    } finally {
+      await context.setHTTPCredentials(null);
+      await new Promise((resolve) => proxy.close(resolve));
     }
   });
 });
