@@ -11,7 +11,9 @@ const PAGES = { connectors: connectorsPage, models: modelsPage, learners: learne
 const name = location.pathname.replace(/^\/ui\/?/, '').split('/')[0] || 'connectors';
 const page = PAGES[name] ?? connectorsPage;
 const content = document.getElementById('content');
+// the time of the last refresh changes every few seconds and is not announced; an error is
 const status = document.getElementById('refresh');
+const errorBox = document.getElementById('api-error');
 
 document.title = `${page.title} · Kappa Connect`;
 document.getElementById('title').textContent = page.title;
@@ -27,11 +29,11 @@ async function tick() {
   timer = null;
   try {
     await page.refresh(content, new URLSearchParams(location.search));
-    status.classList.remove('error');
+    errorBox.textContent = '';
     status.textContent = `Updated ${new Date().toLocaleTimeString('en-GB')}`;
   } catch (e) {
-    status.classList.add('error');
-    status.textContent = `Could not read the REST API: ${e.message}`;
+    const message = `Could not read the REST API: ${e.message}`;
+    if (errorBox.textContent !== message) errorBox.textContent = message;
     if (first) replace(content, '');
   }
   first = false;

@@ -257,4 +257,27 @@ describe('console at /ui in headless Chromium', () => {
       await new Promise((resolve) => proxy.close(resolve));
     }
   });
+
+  it('an API error is shown on the page (and announced), and goes away with the next good answer', async () => {
+    let failing = true;
+    await page.route((url) => url.pathname === '/connectors', async (route) => {
+      if (!failing) return route.continue();
+      await route.fulfill({ status: 500, json: { error_code: 500, message: 'Request timed out' } });
+    });
+    try {
+      await page.goto(`${worker.url}/ui/connectors`);
+      const alert = page.locator('#api-error'); // (hidden while empty, so not found by its role then)
+      await page.getByRole('alert').getByText('Could not read the REST API: Request timed out').waitFor();
+      expect(await alert.textContent()).toBe('Could not read the REST API: Request timed out');
+      failing = false;
+      await page.getByRole('rowheader', { name: LEARNER, exact: true }).waitFor();
+      expect(await alert.textContent()).toBe('');
+      // the 500s were this test's own
+      const failures = problems.filter((p) => !p.endsWith('/connectors?expand=status&expand=info') && !p.includes('status of 500'));
+      problems.length = 0;
+      problems.push(...failures);
+    } finally {
+      await page.unrouteAll();
+    }
+  });
 });
