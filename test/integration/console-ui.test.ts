@@ -42,9 +42,12 @@ describe('console at /ui in headless Chromium', () => {
   const suffix = uniqueName('ui');
   const topics: string[] = [];
 
-  /** A Score connector on two published versions of an iris model, with a few records scored. */
+  /**
+   * A Score connector on an iris model: version 1 expired, version 2 serving, version 3 refused
+   * (it expects 3 features), with a few records scored.
+   */
   const scoring = async () => {
-    await publish(worker.api, modelBody(IRIS_MODEL, '1', 'iris-logreg-v1', { more_info: { owner: 'ml-team' } }));
+    await publish(worker.api, modelBody(IRIS_MODEL, '1', 'iris-logreg-v1', { more_info: { owner: 'ml-team' }, exp_date: '2026-01-01' }));
     await publish(worker.api, modelBody(IRIS_MODEL, '2', 'iris-logreg-v2', { more_info: { owner: 'ml-team' } }));
     const irisIn = await createTopic(`${suffix}-iris`);
     const irisOut = await createTopic(`${suffix}-iris-scored`);
@@ -53,6 +56,11 @@ describe('console at /ui in headless Chromium', () => {
     await waitForState(worker.api, SCORER, 'RUNNING', { taskState: 'RUNNING', taskCount: 1 });
     const rows = fixture('iris-logreg-v1').expected.rows;
     await produce(irisIn, rows.slice(0, 30).map((r, i) => ({ key: `k${i}`, value: { x1: r[0], x2: r[1], x3: r[2], x4: r[3] } })));
+    await publish(worker.api, modelBody(IRIS_MODEL, '3', 'iris-mismatch-3f', { input: { features: ['x1', 'x2', 'x3', 'x4'] }, more_info: { owner: 'ml-team' } }));
+    await waitFor(async () => {
+      const m = (await worker.api.get(`/models/${IRIS_MODEL}`)).body as { serving_version: string; versions: { version: string; state?: string }[] };
+      return m.serving_version === '2' && m.versions.find((v) => v.version === '3')?.state === 'refused';
+    }, { timeoutMs: 60_000, description: 'iris version 3 refused, version 2 serving' });
   };
 
   /** A Learn connector fed banknote in bursts a sampling interval apart, so its history has a shape. */
@@ -130,14 +138,16 @@ describe('console at /ui in headless Chromium', () => {
     await shoot('connectors');
   });
 
-  it('models: the iris model with both versions, the one serving, and the connector that uses it; the learned model with its publisher', async () => {
+  it('models: the iris model with its versions (serving, refused with the reason, expired) and the connector that uses it; the learned model with its publisher', async () => {
     await page.goto(`${worker.url}/ui/models`);
     const iris = page.getByRole('region', { name: IRIS_MODEL });
     await iris.waitFor();
     const versions = iris.locator('tbody tr');
-    await waitFor(async () => (await versions.count()) === 2 && (await iris.locator('.badge', { hasText: 'serving' }).count()) === 1, { timeoutMs: 30_000, description: 'iris version 2 serving' });
-    expect(await versions.locator('th').allTextContents()).toEqual(['2', '1']);
-    expect(await versions.first().locator('.badge').first().textContent()).toBe('serving');
+    expect(await versions.locator('th').allTextContents()).toEqual(['3', '2', '1']);
+    expect(await versions.nth(0).locator('.badge').allTextContents()).toEqual(['refused']);
+    expect(await versions.nth(0).locator('.reason').textContent()).toMatch(/expects 3 features/);
+    expect(await versions.nth(1).locator('.badge').allTextContents()).toEqual(['serving']);
+    expect(await versions.nth(2).locator('.badge').allTextContents()).toEqual(['not loaded', 'expired']);
     expect(await iris.getByRole('link', { name: SCORER }).count()).toBe(1);
     const learned = page.getByRole('region', { name: LEARNED_MODEL });
     expect(await learned.locator('tbody tr').count()).toBeGreaterThanOrEqual(3); // a version every 400 labels
@@ -204,10 +214,10 @@ describe('console at /ui in headless Chromium', () => {
       expect(await page.getByRole('region').count()).toBe(1); // ?id= shows that model only
       expect(await iris.locator('.challenger dl').textContent()).toBe('version1modecanaryshare0.1000');
       const rows = iris.locator('tbody tr');
-      expect(await rows.nth(0).locator('.badge').allTextContents()).toEqual(['serving', 'champion']);
-      expect(await rows.nth(1).locator('.badge').allTextContents()).toEqual(['not loaded', 'challenger · canary 10%']);
+      expect(await rows.nth(1).locator('.badge').allTextContents()).toEqual(['serving', 'champion']);
+      expect(await rows.nth(2).locator('.badge').allTextContents()).toEqual(['not loaded', 'challenger · canary 10%', 'expired']);
       expect(await iris.locator('thead th').allTextContents()).toContain('Evaluation');
-      expect(await rows.nth(1).locator('td').nth(5).textContent()).toBe('accuracy0.9500n500');
+      expect(await rows.nth(2).locator('td').nth(5).textContent()).toBe('accuracy0.9500n500');
       await page.screenshot({ path: path.join(REPO_ROOT, '.cache', 'console-screenshots', 'spliced-model-challenger.png'), fullPage: true });
     } finally {
       await page.unrouteAll();
