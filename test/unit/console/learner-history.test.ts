@@ -74,4 +74,21 @@ describe('history sampler', () => {
       sampler.stop();
     }
   });
+
+  it('a status that never answers is skipped after statusTimeoutMs; the others are still sampled', async () => {
+    const h = new LearnerHistory({ capacity: 10, forgetAfterMs: 60_000 });
+    const source: LearnerSourceLike = {
+      connectors: () => ['hung', 'fine'],
+      tasks: (c) => [{ taskId: 0, status: () => (c === 'hung' ? new Promise<Record<string, unknown>>(() => undefined) : status(5, 0.9, 0.9)) }],
+    };
+    const sampler = startHistorySampling(h, source, { intervalMs: 60_000, statusTimeoutMs: 50, connectorExists: () => true });
+    try {
+      await sampler.sampleNow();
+      await sampler.sampleNow();
+      expect(h.history('fine', 0)!.samples).toHaveLength(2);
+      expect(h.history('hung', 0)).toBeUndefined();
+    } finally {
+      sampler.stop();
+    }
+  });
 });
