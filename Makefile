@@ -8,7 +8,7 @@
 #   make registry-up  start the Schema Registry (scripts/registry/registry.sh; needs the broker)
 #   make registry-down stop it
 #   make typecheck    type-check src and the tests (tsconfig.test.json)
-#   make test         build, typecheck, broker, registry, jest (results in .cache/jest-results.json)
+#   make test         build, typecheck, broker, registry, chromium (scripts/chromium.sh), jest (results in .cache/jest-results.json)
 #                     and beside it a second lane: the broker-outage suite, the kafkajs smoke subset
 #                     (.cache/jest-results-kafkajs.json) and the REST suites against a 3-worker cluster
 #                     (.cache/jest-results-cluster.json); broker and registry stopped again
@@ -162,6 +162,8 @@ test: build typecheck
 	trap 'registry_down; broker_down' EXIT
 	trap 'exit 130' INT TERM
 	mkdir -p .cache
+	# Debian's chromium for the console test, installed with apt-get only when missing
+	bash scripts/chromium.sh || echo "make: no chromium; test/integration/console-ui.test.ts will fail" >&2
 	rm -f $(JEST_RESULTS) $(JEST_RESULTS_KAFKAJS) $(JEST_RESULTS_CLUSTER) $(JEST_RESULTS_FAULTS)
 	echo "make: jest against KAFKA_BOOTSTRAP_SERVERS=$$KAFKA_BOOTSTRAP_SERVERS SCHEMA_REGISTRY_URL=$${SCHEMA_REGISTRY_URL:-}" >&2
 	status=0

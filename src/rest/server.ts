@@ -20,6 +20,7 @@ import { acceptsJson, clientErrorHandler, errorBody, frameworkErrors, httpMessag
 import { checkConfigMap } from './bodies';
 import { modelRoutes } from './models';
 import { learnerRoutes } from './learners';
+import { consoleRoutes } from '../console/routes';
 import { forward, forwardTarget, type ForwardableRequest } from './forwarding';
 import { hostChecker } from './host-check';
 import { nestingExceeds } from '../converters/nesting';
@@ -190,6 +191,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   loggerRoutes(table, deps);
   modelRoutes(table, deps, app);
   learnerRoutes(table, deps);
+  consoleRoutes(table, deps, app);
 
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0]!.replace(/\/+/g, '/');
