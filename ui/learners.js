@@ -65,7 +65,8 @@ function count(n, noun) {
 }
 
 function driftSection(drift) {
-  if (!drift || typeof drift !== 'object') return h('p', { class: 'muted drift-none' }, 'no drift detection');
+  // the learner status always carries `drift`; detector "none" means the connector has no detection
+  if (!drift || typeof drift !== 'object' || drift.detector === 'none') return h('p', { class: 'muted drift-none' }, 'no drift detection');
   const events = Array.isArray(drift.events) ? drift.events.slice(-DRIFT_EVENTS_SHOWN).reverse() : [];
   return h('div', { class: 'drift' },
     h('p', null, 'Drift detection: ', h('strong', null, drift.detector ?? '?'), drift.action ? ` (on drift: ${drift.action})` : '', ' · ',
@@ -126,7 +127,7 @@ export const learnersPage = {
       const status = answers[i];
       replace(card.info, facts(status));
       replace(card.drift, driftSection(status.drift));
-      replace(card.key, status.drift ? markerKey() : null);
+      replace(card.key, status.drift && status.drift.detector !== 'none' ? markerKey() : null);
       // a new learner takes its sorted place; the others stay put (no flicker, hover kept)
       const prev = i === 0 ? null : cards[i - 1].card.el;
       if (prev && prev.nextElementSibling !== card.el) prev.after(card.el);
