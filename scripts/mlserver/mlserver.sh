@@ -14,8 +14,8 @@
 #   scripts/mlserver/mlserver.sh python    print the venv's python (to run make_model.py)
 #
 # Environment:
-#   MLSERVER_PORT           HTTP port (default 18090); gRPC listens on MLSERVER_PORT+1 (MLServer
-#                           cannot switch it off); the metrics server is off
+#   MLSERVER_PORT           HTTP port (default 18090); the metrics server is off
+#   MLSERVER_GRPC_PORT      gRPC port (default MLSERVER_PORT+1; MLServer cannot switch it off)
 #   MLSERVER_MODELS         directory of model folders (default test/fixtures/mlserver)
 #   MLSERVER_START_TIMEOUT  seconds to wait for readiness (default 90)
 #   MLSERVER_PYTHON         the python that makes the venv (default python3; 3.11 tested)
@@ -26,7 +26,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 PORT="${MLSERVER_PORT:-18090}"
-GRPC_PORT="$((PORT + 1))"
+GRPC_PORT="${MLSERVER_GRPC_PORT:-$((PORT + 1))}"
 MODELS="$(cd "${MLSERVER_MODELS:-$ROOT/test/fixtures/mlserver}" && pwd)"
 START_TIMEOUT="${MLSERVER_START_TIMEOUT:-90}"
 PYTHON="${MLSERVER_PYTHON:-python3}"
