@@ -56,7 +56,17 @@ install() {
   # built in place (a venv's scripts name its own path); the stamp is written last, so an
   # interrupted install is redone
   rm -rf "$VENV"
-  "$PYTHON" -m venv "$VENV" || { rm -rf "$VENV"; die "$PYTHON -m venv failed (on Debian: apt-get install python3-venv)"; }
+  if ! "$PYTHON" -m venv "$VENV" >&2; then
+    rm -rf "$VENV"
+    # Debian's python3 keeps venv (ensurepip) in a package of its own
+    if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+      log "$PYTHON -m venv failed: installing python3-venv with apt-get"
+      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; } >&2 || die "apt-get install python3-venv failed"
+      "$PYTHON" -m venv "$VENV" >&2 || { rm -rf "$VENV"; die "$PYTHON -m venv failed"; }
+    else
+      die "$PYTHON -m venv failed (on Debian: apt-get install python3-venv)"
+    fi
+  fi
   "$VENV/bin/pip" install -q --disable-pip-version-check -r "$REQUIREMENTS" >&2 \
     || { rm -rf "$VENV"; die "pip could not install ${REQUIREMENTS#"$ROOT"/}"; }
   echo "$want" >"$VENV/.complete"

@@ -36,9 +36,9 @@ describe('remote models over the Open Inference Protocol (MLServer)', () => {
     output: { classes: stream.classes },
     ...extra,
   });
-  const record = (seq: number) => ({
+  const record = (seq: number, partitions = 2) => ({
     key: `k${seq}`,
-    partition: seq % 2,
+    partition: seq % partitions,
     value: { seq, ...Object.fromEntries(stream.features.map((f, j) => [f, stream.rows[seq % stream.rows.length]![j]])) },
   });
 
@@ -101,7 +101,7 @@ describe('remote models over the Open Inference Protocol (MLServer)', () => {
     const name = `score-refuse-${suffix}`;
     await createConnector(worker.api, name, scoringConnector(input, output, { 'model.id': id }));
     await waitForState(worker.api, name, 'RUNNING', { taskState: 'RUNNING', taskCount: 1 });
-    await produce(input, [record(0)]);
+    await produce(input, [record(0, 1)]);
     await readAll(output, { expected: 1, timeoutMs: 30_000 });
     // iris-mismatch declares input-0 FP32 [-1, 3]: it cannot take 4 features
     await publish(worker.api, remoteBody(id, '2', 'iris-mismatch'));
@@ -117,7 +117,7 @@ describe('remote models over the Open Inference Protocol (MLServer)', () => {
       return s.tasks[0]?.trace && reason.test(s.tasks[0].trace) ? s : undefined;
     }, { timeoutMs: 30_000, description: 'the refusal in the task status' });
     expect(status.tasks[0].state).toBe('RUNNING');
-    await produce(input, [record(1)]);
+    await produce(input, [record(1, 1)]);
     const out = await readAll(output, { expected: 2, timeoutMs: 30_000 });
     expect(JSON.parse(out[1]!.value!).prediction.model_version).toBe('1');
   });
@@ -146,7 +146,7 @@ describe('remote models over the Open Inference Protocol (MLServer)', () => {
     await createConnector(worker.api, local, scoringConnector(input, outLocal, { 'model.id': onnxId }));
     for (const c of [tolerant, strict, local]) await waitForState(worker.api, c, 'RUNNING', { taskState: 'RUNNING', taskCount: 1 });
 
-    const phase = 1000;
+    const phase = 300;
     await produce(input, Array.from({ length: phase }, (_v, i) => record(i)));
     await readAll(outAll, { expected: phase, timeoutMs: 60_000 });
     await readAll(outNone, { expected: phase, timeoutMs: 60_000 });
