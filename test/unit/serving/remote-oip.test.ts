@@ -134,7 +134,7 @@ describe('remote models (Open Inference Protocol v2)', () => {
     expect(infer[0]!.headers['content-type']).toBe('application/octet-stream');
   });
 
-  it('speaks JSON to a server without the extension, one request per batch of at most batchMaxRecords rows, at most maxInFlight at once', async () => {
+  it('speaks JSON to a server without the extension, one request per batch of at most batchMaxRecords rows, at most maxInFlight at once; refuses to score once released', async () => {
     let inFlight = 0;
     let peak = 0;
     const s = await serve({
@@ -152,6 +152,9 @@ describe('remote models (Open Inference Protocol v2)', () => {
     expect(p.probabilities).toHaveLength(95 * 3);
     expect(s.requests.filter((r) => r.path.endsWith('/infer'))).toHaveLength(10);
     expect(peak).toBe(2);
+    // released by the catalog: the Score transform is told to have it loaded again, as for ONNX
+    await model.close();
+    await expect(model.score(rowsOf(1), 1)).rejects.toMatchObject({ code: 'MODEL_NOT_LOADED' });
   });
 
   it('retries a failing call with backoff, then succeeds; a 400 is not retried', async () => {

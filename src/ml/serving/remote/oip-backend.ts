@@ -174,6 +174,16 @@ export function toPrediction(plan: OutputPlan, outputs: ReadonlyMap<string, OipO
   return { nRows, labels, probabilities, nClasses: k };
 }
 
+/**
+ * Scoring with a version the catalog has released (superseded or retired, after the grace): the
+ * same code as an ONNX model whose sessions are gone, so the Score transform has the catalog
+ * load it again instead of failing the records (ModelCatalog.recover).
+ */
+class ModelReleasedError extends Error {
+  override name = 'ModelReleasedError';
+  readonly code = 'MODEL_NOT_LOADED';
+}
+
 /** Errors that say the endpoint is failing (and count for the circuit): the network, timeouts, 5xx, 429. */
 function isOutage(e: unknown): boolean {
   return !(e instanceof OipError) || e.retriable;
@@ -243,7 +253,7 @@ export class OipBackend implements ModelBackend {
       }
     };
     const scoreChunk = (rows: Float32Array, nRows: number) => limiter.run(() => {
-      if (closed) throw new OipError(`remote model ${tag} was released`, false);
+      if (closed) throw new ModelReleasedError(`remote model ${tag} was released`);
       return breaker.run(() => inferWithRetries(rows, nRows));
     });
 
@@ -257,7 +267,7 @@ export class OipBackend implements ModelBackend {
       ...(plan.outputs.probabilities ? { scores: 'probabilities' as const } : {}),
       nFeatures,
       score: async (rows, nRows) => {
-        if (closed) throw new OipError(`remote model ${tag} was released`, false);
+        if (closed) throw new ModelReleasedError(`remote model ${tag} was released`);
         if (nRows <= s.batchMaxRecords) return scoreChunk(rows, nRows);
         const parts: Promise<Prediction>[] = [];
         for (let from = 0; from < nRows; from += s.batchMaxRecords) {
