@@ -32,10 +32,9 @@ export class MlServer {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  static async start(): Promise<MlServer> {
-    const s = new MlServer(await freePort(), await freePort());
-    await s.start();
-    return s;
+  /** A server on free ports of this test process, not started yet (its URL is known: a worker can start beside it). */
+  static async create(): Promise<MlServer> {
+    return new MlServer(await freePort(), await freePort());
   }
 
   private env(): NodeJS.ProcessEnv {
