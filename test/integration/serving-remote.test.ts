@@ -13,7 +13,7 @@
  *   input offset ends in an output or a DLQ record.
  */
 import {
-  Worker, closeKafka, createConnector, createTopic, deleteTopics, getStatus, groupOffsets, produce, randomSuffix, readAll, startWorker, stopAllWorkers,
+  Worker, closeKafka, createConnector, expectError, createTopic, deleteTopics, getStatus, groupOffsets, produce, randomSuffix, readAll, startWorker, stopAllWorkers,
   sumOffsets, tmpDir, waitFor, waitForState,
 } from './helpers';
 import { MlServer, irisStream } from './mlserver-support';
@@ -90,6 +90,9 @@ describe('remote models over the Open Inference Protocol (MLServer)', () => {
     }
     expect(mismatches).toBe(0);
     expect((await worker.api.get(`/models/${id}`)).body.versions[0]).toMatchObject({ format: 'remote', state: 'ready', uri: `${mlserver.url}/v2/models/iris-logreg` });
+    // publishing checks the endpoint as it checks artifact URIs: its form, and the worker's allowed hosts
+    expectError(await worker.api.post('/models', { ...remoteBody(id, '9'), uri: `${mlserver.url}/models/iris-logreg` }), 400, /'uri' must be its Open Inference Protocol endpoint/);
+    expectError(await worker.api.post('/models', { ...remoteBody(id, '9'), uri: 'http://10.0.0.5:8080/v2/models/iris-logreg' }), 403, /host 10\.0\.0\.5:8080 is not allowed .*kappa\.model\.http\.allowed\.hosts/);
 
     // iris-mismatch declares input-0 FP32 [-1, 3]: it cannot take the 4 features of the mapping
     await publish(worker.api, remoteBody(id, '2', 'iris-mismatch'));

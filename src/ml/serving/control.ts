@@ -8,6 +8,7 @@
 import { createHash } from 'crypto';
 import { nestingExceeds } from '../../converters/nesting';
 import { ARTIFACT_URI_PREFIX, ARTIFACT_URI_SCHEME, artifactSha } from './artifact-uri';
+import { parseEndpoint } from './remote/oip-client';
 
 export type ModelFormat = 'onnx' | 'linear' | 'remote';
 export const MODEL_FORMATS: readonly ModelFormat[] = ['onnx', 'linear', 'remote'];
@@ -105,8 +106,9 @@ export function parseControl(value: unknown): ModelControl {
   if (!scheme || !['file', 'http', 'https', 'data', ARTIFACT_URI_SCHEME].includes(scheme)) {
     throw new ControlMessageError(`'uri' must be a file:, http(s):, data: or ${ARTIFACT_URI_SCHEME}: URI, got ${JSON.stringify(uri.slice(0, 80))}`);
   }
-  if (format === 'remote' && scheme !== 'http' && scheme !== 'https') {
-    throw new ControlMessageError(`a remote model's 'uri' must be its Open Inference Protocol endpoint http(s)://host:port/v2/models/<name>[/versions/<version>], got ${JSON.stringify(uri.slice(0, 80))}`);
+  if (format === 'remote') {
+    const endpoint = parseEndpoint(uri);
+    if (typeof endpoint === 'string') throw new ControlMessageError(`a remote model's 'uri' must be its Open Inference Protocol endpoint: ${endpoint}`);
   }
   // A remote model has no artifact: its identity is its endpoint (republishing a version with
   // another endpoint is then a conflict, as another artifact would be).
