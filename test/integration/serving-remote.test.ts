@@ -179,6 +179,8 @@ describe('remote models over the Open Inference Protocol (MLServer)', () => {
     // every input offset ends in an output or a DLQ record; the strict connector scored every record
     const all = new Set([...scored, ...dead].map((r) => r.key));
     expect(all.size).toBe(3 * phase);
+    // ... once each: the restarted task resumed at the offset it failed on, not before it
+    expect(strictOut).toHaveLength(3 * phase);
     expect(new Set(strictOut.map((r) => r.key)).size).toBe(3 * phase);
     let mismatches = 0;
     for (const r of [...scored, ...strictOut]) {
