@@ -8,7 +8,8 @@
 #   make registry-up  start the Schema Registry (scripts/registry/registry.sh; needs the broker)
 #   make registry-down stop it
 #   make typecheck    type-check src and the tests (tsconfig.test.json)
-#   make test         build, typecheck, broker, registry, chromium (scripts/chromium.sh), jest (results in .cache/jest-results.json)
+#   make test         build, typecheck, broker, registry, chromium (scripts/chromium.sh), MLServer's
+#                     venv (scripts/mlserver/mlserver.sh install), jest (results in .cache/jest-results.json)
 #                     and beside it a second lane: the broker-outage suite, the kafkajs smoke subset
 #                     (.cache/jest-results-kafkajs.json) and the REST suites against a 3-worker cluster
 #                     (.cache/jest-results-cluster.json); broker and registry stopped again
@@ -51,6 +52,7 @@ endif
 
 KAFKA_SH := bash scripts/kafka.sh
 REGISTRY_SH := bash scripts/registry/registry.sh
+MLSERVER_SH := bash scripts/mlserver/mlserver.sh
 JEST_RESULTS := .cache/jest-results.json
 JEST_RESULTS_KAFKAJS := .cache/jest-results-kafkajs.json
 KAFKAJS_SMOKE := test/integration/rest-lifecycle.test.ts test/integration/data-path.test.ts test/integration/crash-recovery.test.ts
@@ -165,6 +167,9 @@ test: build typecheck
 	# Debian's chromium for the console test, installed with apt-get only when missing
 	bash scripts/chromium.sh || echo "make: no chromium; test/integration/console-ui.test.ts will fail" >&2
 	rm -f $(JEST_RESULTS) $(JEST_RESULTS_KAFKAJS) $(JEST_RESULTS_CLUSTER) $(JEST_RESULTS_FAULTS)
+	# MLServer (PyPI, pinned) for the remote-model tests, which start and stop it themselves; installed
+	# here once, so that no test waits on pip. A failed install is reported and those tests fail with it.
+	$(MLSERVER_SH) install || echo "make: MLServer could not be installed (scripts/mlserver/mlserver.sh install); the remote-model tests will fail" >&2
 	echo "make: jest against KAFKA_BOOTSTRAP_SERVERS=$$KAFKA_BOOTSTRAP_SERVERS SCHEMA_REGISTRY_URL=$${SCHEMA_REGISTRY_URL:-}" >&2
 	status=0
 	if [[ -z "$(JEST_ARGS)" ]]; then

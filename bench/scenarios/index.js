@@ -60,6 +60,11 @@ module.exports = [
     name: 'serving-swap',
     description: 'worker: Score under a 2,000 records/s stream; publish versions 2..5 (REST, topic): time to the first record scored',
   }),
+  // a remote model on MLServer (Open Inference Protocol) beside the local ONNX model, same run (bench/scenarios/serving-remote.js)
+  require('./serving-remote').servingRemote({
+    name: 'serving-remote',
+    description: 'worker: Score with iris LogisticRegression on MLServer (format: remote) vs iris-logreg ONNX in the pool: backlog records/s, p50/p99 at 1,000 records/s',
+  }),
   // online learning (bench/scenarios/learn.js): Learn through Kafka beside the pass-through of the
   // same data; the first of them also runs the in-process learner and scikit-learn microbenchmarks
   ...require('./learn'),

@@ -3,7 +3,7 @@
  * worker's REST API (default) or directly on the model-control topic (--bootstrap-servers).
  *
  *   models publish --id iris --version 2 --uri file:///models/iris.onnx --features x1,x2,x3,x4
- *                  [--format onnx|linear] [--sha256 HEX] [--algorithm NAME] [--exp-date 2026-12-31]
+ *                  [--format onnx|linear|remote] [--sha256 HEX] [--algorithm NAME] [--exp-date 2026-12-31]
  *                  [--tensor float_input] [--map feature=field ...] [--info key=value ...]
  *   models publish --file model.json         a whole model-control message
  *   models publish ... --inline FILE          the artifact inline (a data: URI) instead of --uri
@@ -21,7 +21,7 @@ import { DEFAULT_MODEL_TOPIC } from '../ml/serving/control';
 import { ControlLog, controlRecord, preparePublish } from '../ml/serving/control-log';
 
 const USAGE = `usage: kappa-connect models <publish|list|get|retire> [options]
-  publish --id ID --version V (--uri URI | --inline FILE) --features f1,f2,... [--format onnx|linear]
+  publish --id ID --version V (--uri URI | --inline FILE) --features f1,f2,... [--format onnx|linear|remote]
           [--sha256 HEX] [--algorithm NAME] [--exp-date DATE] [--tensor NAME] [--map feature=field]... [--info k=v]...
   publish --file MESSAGE.json
   list

@@ -98,6 +98,7 @@ export function modelRoutes(routes: RouteTable, deps: ServerDeps, app?: FastifyI
    * that helps other workers (see the header), a kafka-artifact: URI checked to be stored.
    */
   const placeArtifact = async (control: ModelControl, fetchOnce: (uri: string) => Promise<Uint8Array>, shaGiven: boolean): Promise<ModelControl> => {
+    if (control.format === 'remote') return control; // its uri is an inference endpoint, not an artifact
     const named = artifactSha(control.uri);
     if (named !== null) {
       const manifest = await artifactTopic.stat(named);

@@ -5,7 +5,7 @@
  *   through a BatchScorer (micro-batches across all tasks using the version).
  * - linear: a `kappa-linear-model` JSON (what the online learners export), evaluated with
  *   evaluateLinearModel on the calling thread (a dot product per row).
- * - remote: reserved for inference endpoints; refused for now.
+ * - remote: an Open Inference Protocol v2 endpoint (remote/oip-backend.ts); no artifact.
  *
  * Loading checks that the model's inputs fit the control message's feature mapping; a model that
  * does not fit is refused (the catalog keeps the previous version).
@@ -41,6 +41,8 @@ export interface ServingModel {
 }
 
 export interface ModelBackend {
+  /** false: the version's uri is not an artifact, the catalog fetches nothing (load gets no bytes) */
+  readonly readsArtifact?: boolean;
   load(control: ModelControl, bytes: Uint8Array): Promise<ServingModel>;
   close?(): Promise<void>;
 }
@@ -134,11 +136,5 @@ export class LinearBackend implements ModelBackend {
       },
       close: async () => undefined,
     };
-  }
-}
-
-export class RemoteBackend implements ModelBackend {
-  async load(control: ModelControl): Promise<ServingModel> {
-    throw new ModelRefusedError(`model ${control.id}@${control.version} refused: format 'remote' is reserved and not supported by this worker yet`);
   }
 }

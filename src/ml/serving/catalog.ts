@@ -251,7 +251,8 @@ export class ModelCatalog {
       try {
         const backend = this.options.backends[c.format];
         if (!backend) throw new Error(`format '${c.format}' is not supported by this worker`);
-        const bytes = await this.options.artifacts.get(c.uri, c.sha256);
+        // a remote model's uri is its inference endpoint, not an artifact to fetch
+        const bytes = backend.readsArtifact === false ? new Uint8Array(0) : await this.options.artifacts.get(c.uri, c.sha256);
         const model = await backend.load(c, bytes);
         if (this.closed || entry.retired || !entry.versions.includes(v)) {
           await model.close();

@@ -73,7 +73,9 @@ export async function preparePublish(body: unknown, fetchArtifact: (uri: string)
     o['uri'] = dataUri(Buffer.from(o['artifact_base64'] as string, 'base64'));
   }
   delete o['artifact_base64'];
-  if ((o['sha256'] === undefined || o['sha256'] === null) && typeof o['uri'] === 'string') {
+  // a remote model has no artifact to hash (parseControl derives its sha256 from its endpoint)
+  const remote = typeof o['format'] === 'string' && o['format'].toLowerCase() === 'remote';
+  if ((o['sha256'] === undefined || o['sha256'] === null) && typeof o['uri'] === 'string' && !remote) {
     const named = artifactSha(o['uri']);
     if (named !== null) {
       o['sha256'] = named; // a kafka-artifact: URI names it

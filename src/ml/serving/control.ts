@@ -8,6 +8,7 @@
 import { createHash } from 'crypto';
 import { nestingExceeds } from '../../converters/nesting';
 import { ARTIFACT_URI_PREFIX, ARTIFACT_URI_SCHEME, artifactSha } from './artifact-uri';
+import { parseEndpoint } from './remote/oip-client';
 
 export type ModelFormat = 'onnx' | 'linear' | 'remote';
 export const MODEL_FORMATS: readonly ModelFormat[] = ['onnx', 'linear', 'remote'];
@@ -28,6 +29,11 @@ export interface ModelOutputMapping {
   readonly value: string | null;
   /** record field the prediction is written to (default: the transform's `prediction.field`) */
   readonly field: string | null;
+  /**
+   * class labels in probability-column order, for models that do not carry them (remote models:
+   * the Open Inference Protocol has no place for them); absent: taken from the model (ONNX)
+   */
+  readonly classes?: readonly (number | string)[];
 }
 
 export interface ModelControl {
@@ -35,11 +41,14 @@ export interface ModelControl {
   readonly version: string;
   readonly algorithm: string | null;
   readonly format: ModelFormat;
-  /** file:, http:, https:, data: (inline base64) or kafka-artifact:sha256:<hex> (the artifact topic) */
+  /**
+   * file:, http:, https:, data: (inline base64) or kafka-artifact:sha256:<hex> (the artifact topic);
+   * for `remote`, the Open Inference Protocol v2 endpoint http(s)://host:port/v2/models/<name>[/versions/<v>]
+   */
   readonly uri: string;
   /** where the REST API read the artifact it copied to the artifact topic (present only then) */
   readonly source_uri?: string;
-  /** lower-case hex sha256 of the artifact bytes */
+  /** lower-case hex sha256 of the artifact bytes (remote: of the uri, unless given) */
   readonly sha256: string;
   readonly input: ModelInputMapping;
   readonly output: ModelOutputMapping;
@@ -97,7 +106,13 @@ export function parseControl(value: unknown): ModelControl {
   if (!scheme || !['file', 'http', 'https', 'data', ARTIFACT_URI_SCHEME].includes(scheme)) {
     throw new ControlMessageError(`'uri' must be a file:, http(s):, data: or ${ARTIFACT_URI_SCHEME}: URI, got ${JSON.stringify(uri.slice(0, 80))}`);
   }
-  const sha256 = (str(o, 'sha256', true) ?? '').toLowerCase();
+  if (format === 'remote') {
+    const endpoint = parseEndpoint(uri);
+    if (typeof endpoint === 'string') throw new ControlMessageError(`a remote model's 'uri' must be its Open Inference Protocol endpoint: ${endpoint}`);
+  }
+  // A remote model has no artifact: its identity is its endpoint (republishing a version with
+  // another endpoint is then a conflict, as another artifact would be).
+  const sha256 = (str(o, 'sha256', format !== 'remote') ?? sha256Hex(Buffer.from(uri, 'utf8'))).toLowerCase();
   if (!SHA_RE.test(sha256)) throw new ControlMessageError(`'sha256' must be 64 hex digits`);
   if (scheme === ARTIFACT_URI_SCHEME) {
     const named = artifactSha(uri);
@@ -127,11 +142,16 @@ export function parseControl(value: unknown): ModelControl {
   const outRaw = o['output'] ?? {};
   if (outRaw === null || typeof outRaw !== 'object' || Array.isArray(outRaw)) throw new ControlMessageError(`'output' must be an object`);
   const outO = outRaw as Record<string, unknown>;
+  const classes = outO['classes'];
+  if (classes !== undefined && classes !== null && (!Array.isArray(classes) || !classes.every((c) => typeof c === 'string' || (typeof c === 'number' && Number.isFinite(c))))) {
+    throw new ControlMessageError(`'output.classes' must be an array of class labels (strings or numbers) in probability-column order`);
+  }
   const output: ModelOutputMapping = {
     label: str(outO, 'label', false),
     probabilities: str(outO, 'probabilities', false),
     value: str(outO, 'value', false),
     field: str(outO, 'field', false),
+    ...(Array.isArray(classes) && classes.length > 0 ? { classes: [...classes] as (number | string)[] } : {}),
   };
 
   let exp: string | null = null;

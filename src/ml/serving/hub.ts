@@ -12,7 +12,8 @@ import * as path from 'path';
 import type { Logger, PluginKafka } from '../../api';
 import { ArtifactPolicy, ArtifactStore } from './artifacts';
 import { DEFAULT_HTTP_TIMEOUT_MS, DEFAULT_MAX_ARTIFACT_BYTES, DEFAULT_MAX_REDIRECTS } from './artifact-policy';
-import { LinearBackend, OnnxBackend, RemoteBackend, type ServingModel } from './backends';
+import { LinearBackend, OnnxBackend, type ServingModel } from './backends';
+import { DEFAULT_REMOTE_SETTINGS, OipBackend, type RemoteSettings } from './remote/oip-backend';
 import { ModelCatalog, type CatalogListener, type ExpiredPolicy, type MissingPolicy, type Resolution } from './catalog';
 import { DEFAULT_MODEL_TOPIC } from './control';
 import { ArtifactTopic, DEFAULT_ARTIFACT_TOPIC, type ArtifactTopicKafka } from './artifact-topic';
@@ -31,6 +32,8 @@ export interface ServingSettings {
   readonly artifactTopic: string;
   /** its replication factor when a worker creates it (-1: the broker's default) */
   readonly artifactReplicationFactor: number;
+  /** calls to remote (Open Inference Protocol) models: timeout, retries, concurrency, circuit breaker */
+  readonly remote: RemoteSettings;
 }
 
 /**
@@ -81,6 +84,16 @@ export function servingSettings(raw: Readonly<Record<string, string>>): ServingS
     unloadGraceMs: intSetting(raw, 'kappa.model.unload.grace.ms', 30_000, 0),
     artifactTopic: raw['kappa.model.artifact.topic']?.trim() || DEFAULT_ARTIFACT_TOPIC,
     artifactReplicationFactor: replicationSetting(raw, 'kappa.model.artifact.topic.replication.factor', DEFAULT_ARTIFACT_REPLICATION_FACTOR),
+    remote: {
+      timeoutMs: intSetting(raw, 'kappa.model.remote.timeout.ms', DEFAULT_REMOTE_SETTINGS.timeoutMs, 1),
+      retries: intSetting(raw, 'kappa.model.remote.retries', DEFAULT_REMOTE_SETTINGS.retries, 0),
+      retryBackoffMs: intSetting(raw, 'kappa.model.remote.retry.backoff.ms', DEFAULT_REMOTE_SETTINGS.retryBackoffMs, 0),
+      retryBackoffMaxMs: intSetting(raw, 'kappa.model.remote.retry.backoff.max.ms', DEFAULT_REMOTE_SETTINGS.retryBackoffMaxMs, 0),
+      maxInFlight: intSetting(raw, 'kappa.model.remote.max.in.flight', DEFAULT_REMOTE_SETTINGS.maxInFlight, 1),
+      batchMaxRecords: intSetting(raw, 'kappa.model.remote.batch.max.records', DEFAULT_REMOTE_SETTINGS.batchMaxRecords, 1),
+      circuitFailures: intSetting(raw, 'kappa.model.remote.circuit.failures', DEFAULT_REMOTE_SETTINGS.circuitFailures, 1),
+      circuitOpenMs: intSetting(raw, 'kappa.model.remote.circuit.open.ms', DEFAULT_REMOTE_SETTINGS.circuitOpenMs, 0),
+    },
   };
 }
 
@@ -168,7 +181,8 @@ export async function acquireLocalCatalog(topic: string, ctx: CatalogContext): P
       backends: {
         onnx: new OnnxBackend(pool, { maxBatchRecords: settings.batchMaxRecords, maxWaitMs: settings.batchMaxWaitMs }),
         linear: new LinearBackend(),
-        remote: new RemoteBackend(),
+        // remote endpoints follow the same allowed hosts as artifact downloads
+        remote: new OipBackend(settings.policy, settings.remote, catalogLogger),
       },
       logger: catalogLogger,
       unloadGraceMs: settings.unloadGraceMs,
