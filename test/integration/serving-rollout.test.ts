@@ -9,12 +9,14 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { goesToChallenger, splitPoint } from '../../src/ml/serving/challenger';
 import {
-  Worker, closeKafka, createConnector, createTopic, deleteTopics, endOffsets, expectError, produce, randomSuffix, readAll,
+  BOOTSTRAP_SERVERS, Worker, closeKafka, createConnector, createTopic, deleteTopics, endOffsets, expectError, produce, randomSuffix, readAll,
   runWorkerToExit, startWorker, stopAllWorkers, tmpDir, waitFor, waitForState, type InRecord, type OutRecord,
 } from './helpers';
 import { MODELS_DIR, fixture, modelBody, publish, scoringConnector } from './serving-support';
 
 jest.setTimeout(240_000);
+/** a CLI process starts a Node.js runtime: allow for a busy machine */
+const CLI = { timeoutMs: 60_000 };
 
 const v1 = fixture('iris-logreg-v1');
 const v2 = fixture('iris-logreg-v2');
@@ -84,16 +86,18 @@ describe('champion/challenger through a worker', () => {
     expectError(await worker.api.post(`/models/${id}/promote`, {}), 404, `Model ${id} has no challenger`);
     // the CLI sets a new version as the challenger only (its artifact given): version 1 keeps serving
     const set = await runWorkerToExit(['models', 'challenger', id, '--url', worker.url, '--version', '2', '--mode', 'canary', '--share', '0.5',
-      '--uri', modelBody(id, '2', 'iris-logreg-v2').uri as string, '--features', 'x1,x2,x3,x4']);
+      '--uri', modelBody(id, '2', 'iris-logreg-v2').uri as string, '--features', 'x1,x2,x3,x4'], CLI);
     expect(set.stderr).toBe('');
     expect(JSON.parse(set.stdout)).toMatchObject({ id, version: '2', mode: 'canary', share: 0.5 });
     expect(await model(id)).toMatchObject({ latest_version: '1', challenger: { version: '2', mode: 'canary', share: 0.5 } });
     expect((await worker.api.delete(`/models/${id}/challenger`)).status).toBe(204);
     expect(await model(id)).toMatchObject({ latest_version: '1', challenger: null });
-    // shadow: set through REST with the version published before (as the challenger)
-    const res = await worker.api.post(`/models/${id}/challenger`, { ...modelBody(id, '2', 'iris-logreg-v2'), mode: 'shadow' });
-    expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ id, version: '2', mode: 'shadow', share: 1 });
+    // shadow: set by the CLI directly on the control topic
+    const direct = await runWorkerToExit(['models', 'challenger', id, '--bootstrap-servers', BOOTSTRAP_SERVERS, '--topic', modelTopic, '--version', '2', '--mode', 'shadow',
+      '--uri', modelBody(id, '2', 'iris-logreg-v2').uri as string, '--features', 'x1,x2,x3,x4'], CLI);
+    expect(direct.stderr).toBe('');
+    expect(JSON.parse(direct.stdout)).toMatchObject({ id, version: '2', mode: 'shadow', share: 1 });
+    expect(await model(id)).toMatchObject({ latest_version: '1', challenger: { version: '2', mode: 'shadow', share: 1 } });
 
     const input = await t('shadow-in');
     const labelTopic = await t('shadow-labels');
@@ -191,7 +195,7 @@ describe('champion/challenger through a worker', () => {
     await waitForState(worker.api, name, 'RUNNING', { taskState: 'RUNNING', taskCount: 1 });
     await produce(input, events(N / 2, 0, P, (i) => `k${i}`));
     await waitFor(async () => (await total(output)) >= 1000, { timeoutMs: 60_000, description: 'first scored records' });
-    const promoted = await runWorkerToExit(['models', 'promote', id, '--url', worker.url]);
+    const promoted = await runWorkerToExit(['models', 'promote', id, '--url', worker.url], CLI);
     expect(JSON.parse(promoted.stdout)).toEqual({ id, promoted_version: '2', previous_version: '1', mode: 'shadow' });
     await produce(input, events(N / 2, N / 2, P, (i) => `k${i}`));
     const out = await scored(output, N);

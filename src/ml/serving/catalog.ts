@@ -224,8 +224,10 @@ export class ModelCatalog {
     const entry = this.models.get(id);
     const v = ch.version;
     if (entry && !entry.retired && entry.versions.includes(v)) {
-      // also a version of the model: the usual rules unload it once it is not served
-      if (entry.serving !== v && v.state === 'ready') this.scheduleUnload(entry, v);
+      // also a version of the model: unloaded like a superseded version, unless it is the newest
+      // (just promoted: it serves from the next resolution)
+      const newest = entry.versions[entry.versions.length - 1];
+      if (entry.serving !== v && v !== newest && v.state === 'ready') this.scheduleUnload(entry, v);
       return;
     }
     if (v.unloadTimer) clearTimeout(v.unloadTimer);
@@ -516,15 +518,15 @@ export class ModelCatalog {
     if (this.closed) return;
     this.closed = true;
     const closing: Promise<void>[] = [];
-    const standalone = [...this.challengers.values()].map((c) => c.version).filter((v) => ![...this.models.values()].some((e) => e.versions.includes(v)));
+    // every loaded version once, challengers that are not versions of their model included
+    const all = new Set<VersionEntry>([...this.challengers.values()].map((c) => c.version));
+    for (const e of this.models.values()) for (const v of e.versions) all.add(v);
     this.challengers.clear();
-    for (const e of [...this.models.values(), { versions: standalone }]) {
-      for (const v of e.versions) {
-        if (v.unloadTimer) clearTimeout(v.unloadTimer);
-        if (v.loading) closing.push(v.loading);
-        if (v.model) closing.push(v.model.close());
-        v.model = undefined;
-      }
+    for (const v of all) {
+      if (v.unloadTimer) clearTimeout(v.unloadTimer);
+      if (v.loading) closing.push(v.loading);
+      if (v.model) closing.push(v.model.close());
+      v.model = undefined;
     }
     await Promise.allSettled(closing);
     this.listeners.clear();
