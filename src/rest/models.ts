@@ -355,6 +355,11 @@ export function modelRoutes(routes: RouteTable, deps: ServerDeps, app?: FastifyI
   routes.add('POST', '/models/:id/promote', async (req: Req) => {
     const id = req.params['id']!;
     const c = await challengerOf(id);
+    // a version this worker could not load would be refused as the serving version too
+    const live = peekCatalog(topic)?.snapshot(id)[0]?.challenger;
+    if (live?.version === c.version && live.state === 'refused') {
+      throw new RestError(409, `Model ${id} challenger version ${c.version} was refused by this worker (${live.error}); set another challenger or remove it`);
+    }
     const previous = log.latest(id)!.version;
     await client().send(promotionRecords(topic, c));
     return { id, promoted_version: c.version, previous_version: previous, mode: c.mode };

@@ -75,7 +75,7 @@ describe('champion/challenger through a worker', () => {
     await closeKafka();
   });
 
-  it('/models/<id>/challenger and CLI: errors, set, rollback; shadow with labels: accuracy per version; the challenger survives a restart', async () => {
+  it('/models/<id>/challenger and CLI: errors, set, rollback; shadow with labels: accuracy per version; a refused challenger; the challenger survives a restart', async () => {
     const id = `shadow-${suffix}`;
     expectError(await worker.api.post(`/models/${id}/challenger`, { version: '2', mode: 'shadow' }), 404, `Model ${id} not found`);
     await publish(worker.api, modelBody(id, '1', 'iris-logreg-v1'));
@@ -126,6 +126,15 @@ describe('champion/challenger through a worker', () => {
     });
     expect(evaluation['1'].accuracy).not.toBe(evaluation['2'].accuracy); // the fixtures' versions differ on 5 of 150 rows
     expect(await total(output)).toBe(N); // labels are not passed on
+
+    // a challenger that cannot load (3 features, 4 mapped) is refused and shown; it cannot be promoted
+    const bad = await worker.api.post(`/models/${id}/challenger`, { ...modelBody(id, '3', 'iris-mismatch-3f', { input: { features: ['x1', 'x2', 'x3', 'x4'] } }), mode: 'shadow' });
+    expect(bad.status).toBe(201);
+    await waitFor(async () => (await model(id)).challenger?.state === 'refused', { timeoutMs: 30_000, description: 'the bad challenger refused' });
+    expect((await model(id)).challenger.error).toMatch(/refused/);
+    expectError(await worker.api.post(`/models/${id}/promote`, {}), 409, /challenger version 3 was refused by this worker/);
+    const again = await worker.api.post(`/models/${id}/challenger`, { ...modelBody(id, '2', 'iris-logreg-v2'), mode: 'shadow' });
+    expect(again.body).toMatchObject({ id, version: '2', mode: 'shadow', share: 1 });
 
     // a graceful restart: the state is read back from the topic either way, and after a kill -9 the
     // task would wait for its consumer group to drop the dead member first (seconds of test time)
