@@ -393,7 +393,8 @@ export class ModelCatalog {
       } catch (e) {
         v.state = 'refused';
         v.error = (e as Error).message;
-        const serving = entry.serving && entry.serving !== v && entry.serving.state === 'ready' ? `; version ${entry.serving.control.version} keeps serving` : '';
+        const alone = this.isChallenger(entry.id, v) && !entry.versions.includes(v) ? ' alone (the challenger is not used)' : '';
+        const serving = entry.serving && entry.serving !== v && entry.serving.state === 'ready' ? `; version ${entry.serving.control.version} keeps serving${alone}` : '';
         this.warn(c.id, `model ${c.id} version ${c.version} refused: ${v.error}${serving}`);
       } finally {
         v.loading = undefined;

@@ -169,6 +169,17 @@ describe('the catalog with a challenger', () => {
     expect(r.challenger).toBeUndefined();
   });
 
+  it('a challenger that cannot be loaded is refused and reported; the champion scores alone', async () => {
+    catalog.apply('m', encodeControl(v1));
+    await catalog.resolve('m');
+    const wrong = parseControl({ ...linear('m', '2', [2]), input: { features: ['f0', 'f1'] } }); // the model takes 1 feature
+    apply([challengerRecord('t', 'm', challenger(wrong, 'canary', 0.5))]);
+    await settle();
+    expect(warnings).toEqual([expect.stringMatching(/^model m version 2 refused: .*takes 1 features, but input.features maps 2.*; version 1 keeps serving alone \(the challenger is not used\)$/)]);
+    expect(served(await catalog.resolve('m')).challenger).toBeUndefined();
+    expect(catalog.snapshot('m')[0]!.challenger).toMatchObject({ version: '2', state: 'refused', error: expect.stringMatching(/takes 1 features/) });
+  });
+
   it('an invalid challenger record is reported and changes nothing', async () => {
     catalog.apply('m', encodeControl(v1));
     catalog.apply('m/challenger', Buffer.from('{"mode":"canary","share":7}'));
