@@ -6,6 +6,9 @@
  *   POST   /models                      publish a version (body: model-control JSON) → 201
  *   POST   /models/:id/versions         the same, the id from the path
  *   DELETE /models/:id                  retire: a tombstone on the control topic → 204
+ *   POST   /models/:id/challenger       set the challenger {version, mode, share} → 201
+ *   DELETE /models/:id/challenger       remove it (rollback: the champion scores alone) → 204
+ *   POST   /models/:id/promote          the challenger becomes the serving version → 200
  *   POST   /models/artifacts            the artifact's bytes (application/octet-stream) → 201 with
  *                                       its `kafka-artifact:sha256:<hex>` URI (artifact topic)
  *   GET    /models/artifacts/:sha256    a stored artifact's manifest (404 when not stored)
@@ -31,7 +34,8 @@ import { chunksOf, fileChunks, type ArtifactManifest, type ArtifactTopic } from 
 import { artifactSha, artifactUri } from '../ml/serving/artifact-uri';
 import { ControlMessageError, sha256Hex, type ModelControl } from '../ml/serving/control';
 import { ControlLog, controlRecord, preparePublish } from '../ml/serving/control-log';
-import { artifactTopicOf, peekCatalog, servingSettings, usersOf } from '../ml/serving/hub';
+import { ChallengerRequestError, challengerRecord, prepareChallenger, promotionRecords, type ChallengerControl } from '../ml/serving/challenger';
+import { artifactTopicOf, evaluationOf, peekCatalog, servingSettings, usersOf } from '../ml/serving/hub';
 import { SCORE_CLASS } from '../ml/serving/score';
 import { RestError, type Req, type RouteTable, type ServerDeps } from './server';
 import { spoolToFile, UploadTooLargeError } from './uploads';
@@ -156,12 +160,16 @@ export function modelRoutes(routes: RouteTable, deps: ServerDeps, app?: FastifyI
     const scored = usersOf(id);
     const latest = versions[versions.length - 1]!;
     const now = Date.now();
+    const challenger = log.challenger(id);
     return {
       id,
       latest_version: latest.version,
       serving_version: live?.serving ?? null,
       connectors: [...new Set([...fixed, ...scored])].sort(),
       routing_connectors: routing.filter((c) => !fixed.includes(c) && !scored.includes(c)).sort(),
+      challenger: challenger ? renderChallenger(challenger, live?.challenger) : null,
+      // this worker's counts since it started, per version (scored, labels, accuracy | mae)
+      evaluation: evaluationOf(id),
       versions: versions.map((v) => {
         const state = live?.versions.find((s) => s.version === v.version);
         const exp = v.exp_date === null ? null : Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(v.exp_date) ? `${v.exp_date}T00:00:00Z` : v.exp_date);
@@ -175,6 +183,16 @@ export function modelRoutes(routes: RouteTable, deps: ServerDeps, app?: FastifyI
     };
   };
 
+  const renderChallenger = (c: ChallengerControl, live?: { version: string; state: string; error?: string }) => ({
+    version: c.version,
+    mode: c.mode,
+    share: c.share,
+    set_at: c.set_at,
+    sha256: c.model.sha256,
+    uri: describeUri(c.model.uri),
+    ...(live && live.version === c.version ? { state: live.state, ...(live.error ? { error: live.error } : {}) } : {}),
+  });
+
   routes.add('GET', '/models', async () => {
     await upToDate();
     return log.ids().map((id) => render(id, log.versions(id)!));
@@ -187,6 +205,12 @@ export function modelRoutes(routes: RouteTable, deps: ServerDeps, app?: FastifyI
     if (!versions) throw new RestError(404, `Model ${id} not found`);
     return render(id, versions);
   });
+
+  const artifactError = (e: unknown): never => {
+    if (e instanceof ControlMessageError) throw new RestError(400, `Invalid model-control message: ${e.message}`);
+    if (e instanceof ArtifactError) throw new RestError(e.code === 'FORBIDDEN' ? 403 : e.code === 'TOO_LARGE' ? 413 : 400, `Cannot use the model artifact: ${e.message}`);
+    throw e;
+  };
 
   const publish = async (req: Req, reply: { code(n: number): unknown }, idFromPath?: string) => {
     let body = req.body;
@@ -203,11 +227,6 @@ export function modelRoutes(routes: RouteTable, deps: ServerDeps, app?: FastifyI
       let p = fetched.get(uri);
       if (!p) fetched.set(uri, (p = artifacts.fetch(uri)));
       return p;
-    };
-    const artifactError = (e: unknown): never => {
-      if (e instanceof ControlMessageError) throw new RestError(400, `Invalid model-control message: ${e.message}`);
-      if (e instanceof ArtifactError) throw new RestError(e.code === 'FORBIDDEN' ? 403 : e.code === 'TOO_LARGE' ? 413 : 400, `Cannot use the model artifact: ${e.message}`);
-      throw e;
     };
     const shaGiven = body !== null && typeof body === 'object' && typeof (body as Record<string, unknown>)['sha256'] === 'string';
     try {
@@ -282,7 +301,68 @@ export function modelRoutes(routes: RouteTable, deps: ServerDeps, app?: FastifyI
     const id = req.params['id']!;
     await upToDate();
     if (!log.versions(id)) throw new RestError(404, `Model ${id} not found`);
-    await client().send([controlRecord(topic, id, null)]);
+    // the challenger goes with its model (its record would otherwise outlive the retirement)
+    await client().send([controlRecord(topic, id, null), ...(log.challenger(id) ? [challengerRecord(topic, id, null)] : [])]);
     return reply.code(204).send();
+  });
+
+  routes.add('POST', '/models/:id/challenger', async (req: Req, reply) => {
+    const id = req.params['id']!;
+    await upToDate();
+    // a new version given with its artifact is prepared as a publish is (sha256, policy, copy to the artifact topic)
+    const fetched = new Map<string, Promise<Uint8Array>>();
+    const fetchOnce = (uri: string) => {
+      let p = fetched.get(uri);
+      if (!p) fetched.set(uri, (p = artifacts.fetch(uri)));
+      return p;
+    };
+    const prepareVersion = async (body: Record<string, unknown>): Promise<ModelControl> => {
+      try {
+        const control = await preparePublish(body, fetchOnce);
+        settings.policy.checkUri(control.uri);
+        return await placeArtifact(control, fetchOnce, typeof body['sha256'] === 'string');
+      } catch (e) {
+        return artifactError(e);
+      }
+    };
+    let challenger: ChallengerControl;
+    try {
+      challenger = await prepareChallenger(id, req.body, log, prepareVersion);
+    } catch (e) {
+      if (e instanceof ChallengerRequestError) throw new RestError(e.status, e.message);
+      if (e instanceof ControlMessageError) throw new RestError(400, `Invalid challenger: ${e.message}`);
+      throw e;
+    }
+    await client().send([challengerRecord(topic, id, challenger)]);
+    reply.code(201);
+    return { id, ...renderChallenger(challenger) };
+  });
+
+  const challengerOf = async (id: string): Promise<ChallengerControl> => {
+    await upToDate();
+    if (!log.versions(id)) throw new RestError(404, `Model ${id} not found`);
+    const c = log.challenger(id);
+    if (!c) throw new RestError(404, `Model ${id} has no challenger`);
+    return c;
+  };
+
+  routes.add('DELETE', '/models/:id/challenger', async (req: Req, reply) => {
+    const id = req.params['id']!;
+    await challengerOf(id);
+    await client().send([challengerRecord(topic, id, null)]);
+    return reply.code(204).send();
+  });
+
+  routes.add('POST', '/models/:id/promote', async (req: Req) => {
+    const id = req.params['id']!;
+    const c = await challengerOf(id);
+    // a version this worker could not load would be refused as the serving version too
+    const live = peekCatalog(topic)?.snapshot(id)[0]?.challenger;
+    if (live?.version === c.version && live.state === 'refused') {
+      throw new RestError(409, `Model ${id} challenger version ${c.version} was refused by this worker (${live.error}); set another challenger or remove it`);
+    }
+    const previous = log.latest(id)!.version;
+    await client().send(promotionRecords(topic, c));
+    return { id, promoted_version: c.version, previous_version: previous, mode: c.mode };
   });
 }

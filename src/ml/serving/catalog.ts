@@ -22,13 +22,21 @@
 import type { Logger } from '../../api';
 import { ArtifactStore } from './artifacts';
 import type { ModelBackend, ServingModel } from './backends';
+import { challengerModelId, decodeChallenger, type ChallengerControl, type ChallengerMode } from './challenger';
 import { decodeControl, expiresAt, isExpired, type ModelControl, type ModelFormat } from './control';
 
 export type ExpiredPolicy = 'fallback' | 'error' | 'passthrough';
 export type MissingPolicy = 'error' | 'passthrough';
 
+/** A challenger ready to score beside the champion (see challenger.ts). */
+export interface ChallengerModel {
+  readonly mode: ChallengerMode;
+  readonly share: number;
+  readonly model: ServingModel;
+}
+
 export type Resolution =
-  | { readonly kind: 'model'; readonly model: ServingModel }
+  | { readonly kind: 'model'; readonly model: ServingModel; readonly challenger?: ChallengerModel }
   | { readonly kind: 'error'; readonly error: Error }
   | { readonly kind: 'passthrough'; readonly reason: string };
 
@@ -55,6 +63,13 @@ interface ModelEntry {
   inUse: boolean;
 }
 
+/** The challenger of a model: its record, and the version entry that loads it. */
+interface ChallengerEntry {
+  readonly control: ChallengerControl;
+  /** shared with the model's versions when they hold the same version and artifact (one load) */
+  readonly version: VersionEntry;
+}
+
 export class ModelUnavailableError extends Error {
   override name = 'ModelUnavailableError';
 }
@@ -77,12 +92,21 @@ export interface VersionSnapshot {
   readonly control: ModelControl;
 }
 
+export interface ChallengerSnapshot {
+  readonly version: string;
+  readonly mode: ChallengerMode;
+  readonly share: number;
+  readonly state: VersionState;
+  readonly error?: string;
+}
+
 export interface ModelSnapshot {
   readonly id: string;
   readonly retired: boolean;
   readonly latest?: string;
   readonly serving?: string;
   readonly versions: VersionSnapshot[];
+  readonly challenger?: ChallengerSnapshot;
 }
 
 export type CatalogListener = (modelId: string, message: string) => void;
@@ -95,6 +119,9 @@ export interface ControlPosition {
 
 export class ModelCatalog {
   private readonly models = new Map<string, ModelEntry>();
+  /** by model id; kept apart from the models because the records are (a compacted topic may
+   * hold a challenger record before the only surviving record of its model) */
+  private readonly challengers = new Map<string, ChallengerEntry>();
   private readonly listeners = new Set<CatalogListener>();
   private seq = 0;
   private closed = false;
@@ -126,6 +153,11 @@ export class ModelCatalog {
       this.applied.set(position.partition, position.offset);
     }
     const id = key === null ? null : key.toString();
+    const challengerOf = id === null ? null : challengerModelId(id);
+    if (challengerOf !== null) {
+      this.applyChallenger(challengerOf, value);
+      return;
+    }
     if (value === null || value.length === 0) {
       if (id) this.retire(id);
       return;
@@ -142,6 +174,72 @@ export class ModelCatalog {
       return;
     }
     this.publish(control);
+  }
+
+  private applyChallenger(id: string, value: Buffer | null): void {
+    if (value === null || value.length === 0) {
+      this.clearChallenger(id);
+      return;
+    }
+    let control: ChallengerControl;
+    try {
+      control = decodeChallenger(value);
+    } catch (e) {
+      this.warn(id, `ignoring an invalid challenger record for model ${JSON.stringify(id)}: ${(e as Error).message}`);
+      return;
+    }
+    if (control.id !== id) {
+      this.warn(id, `ignoring a challenger record keyed for model ${JSON.stringify(id)} whose model is ${JSON.stringify(control.id)}`);
+      return;
+    }
+    this.setChallenger(control);
+  }
+
+  /** A challenger was set (or changed) for a model: it scores beside the serving version. */
+  setChallenger(control: ChallengerControl): void {
+    if (this.closed) return;
+    const entry = this.models.get(control.id);
+    const previous = this.challengers.get(control.id);
+    const same = (v: VersionEntry | undefined) => v !== undefined && v.state !== 'refused' && v.control.version === control.version && v.control.sha256 === control.model.sha256;
+    // one load per version and artifact, whichever role it plays
+    let version = entry?.retired ? undefined : entry?.versions.find((v) => same(v));
+    if (!version && same(previous?.version)) version = previous!.version;
+    version ??= { control: control.model, seq: 0, state: 'known' };
+    this.challengers.set(control.id, { control, version });
+    if (previous && previous.version !== version) this.releaseChallenger(control.id, previous);
+    this.options.logger?.info(`model ${control.id}: challenger version ${control.version} (${control.mode}${control.mode === 'canary' ? `, share ${control.share}` : ''})`);
+    if (entry && !entry.retired && entry.inUse) void this.activate(entry, version);
+  }
+
+  /** The challenger was removed (rollback, or after a promotion): the champion scores alone. */
+  clearChallenger(id: string): void {
+    const ch = this.challengers.get(id);
+    if (!ch) return;
+    this.challengers.delete(id);
+    this.options.logger?.info(`model ${id}: challenger version ${ch.control.version} removed`);
+    this.releaseChallenger(id, ch);
+  }
+
+  private releaseChallenger(id: string, ch: ChallengerEntry): void {
+    const entry = this.models.get(id);
+    const v = ch.version;
+    if (entry && !entry.retired && entry.versions.includes(v)) {
+      // also a version of the model: unloaded like a superseded version, unless it is the newest
+      // (just promoted: it serves from the next resolution)
+      const newest = entry.versions[entry.versions.length - 1];
+      if (entry.serving !== v && v !== newest && v.state === 'ready') this.scheduleUnload(entry, v);
+      return;
+    }
+    if (v.unloadTimer) clearTimeout(v.unloadTimer);
+    const model = v.model;
+    v.model = undefined;
+    v.state = 'known';
+    // batches in flight may still use it
+    if (model) setTimeout(() => void model.close(), this.options.unloadGraceMs ?? 30_000).unref();
+  }
+
+  private isChallenger(id: string, v: VersionEntry): boolean {
+    return this.challengers.get(id)?.version === v;
   }
 
   /** A version was published: it becomes the newest version of its model. */
@@ -166,7 +264,15 @@ export class ModelCatalog {
       head = existing;
     } else {
       if (existing) entry.versions = entry.versions.filter((v) => v !== existing);
-      head = { control, seq: ++this.seq, state: 'known' };
+      // a promoted challenger: the version it loaded serves at once, without a second load
+      const ch = this.challengers.get(control.id)?.version;
+      if (ch && ch.state !== 'refused' && ch.control.version === control.version && ch.control.sha256 === control.sha256) {
+        ch.control = control;
+        ch.seq = ++this.seq;
+        head = ch;
+      } else {
+        head = { control, seq: ++this.seq, state: 'known' };
+      }
       entry.versions.push(head);
     }
     entry.versions.sort((a, b) => a.seq - b.seq);
@@ -182,7 +288,10 @@ export class ModelCatalog {
     entry.retired = true;
     entry.serving = undefined;
     this.options.logger?.info(`model ${id} retired`);
+    const ch = this.challengers.get(id);
+    this.challengers.delete(id);
     this.dropAll(entry);
+    if (ch && !entry.versions.includes(ch.version)) this.releaseChallenger(id, ch);
   }
 
   // ------------------------------------------------------------------ serving
@@ -214,16 +323,37 @@ export class ModelCatalog {
         break;
       }
       if (!target) return { kind: 'error', error: new ModelUnavailableError(`model ${id}: every version has expired or was refused (${this.noVersionMessage(entry)})`) };
-      if (target.state === 'ready') return this.serve(entry, target);
+      if (target.state === 'ready') return this.withChallenger(entry, this.serve(entry, target));
       // not ready: start it, and meanwhile serve an older ready version if there is one (unless the
       // target served already and is being reloaded: versions never go back)
       const loading = this.activate(entry, target);
       const older = entry.serving === target ? undefined : usable.slice(usable.indexOf(target) + 1).find((v) => v.state === 'ready' && !isExpired(v.control, now));
-      if (older) return this.serve(entry, older);
+      if (older) return this.withChallenger(entry, this.serve(entry, older));
       await loading;
       // loop: the target is now ready (served) or refused (skipped)
     }
     return { kind: 'error', error: new ModelUnavailableError(`model ${id}: could not settle on a version`) };
+  }
+
+  /**
+   * Adds the model's challenger to a resolution when it is ready, another version than the one
+   * served, and not expired. Not ready yet: it is activated in the background, and the champion
+   * scores alone until then (the stream never waits for a challenger).
+   */
+  private withChallenger(entry: ModelEntry, res: Resolution): Resolution {
+    const ch = this.challengers.get(entry.id);
+    if (!ch || res.kind !== 'model' || ch.control.version === res.model.version) return res;
+    const v = ch.version;
+    if (isExpired(v.control, this.now())) return res;
+    if (v.state !== 'ready') {
+      void this.activate(entry, v);
+      return res;
+    }
+    if (v.unloadTimer) {
+      clearTimeout(v.unloadTimer);
+      v.unloadTimer = undefined;
+    }
+    return { ...res, challenger: { mode: ch.control.mode, share: ch.control.share, model: v.model! } };
   }
 
   private serve(entry: ModelEntry, v: VersionEntry): Resolution {
@@ -232,7 +362,7 @@ export class ModelCatalog {
       entry.serving = v;
       this.options.logger?.info(`model ${entry.id}: now serving version ${v.control.version}${previous ? ` (was ${previous.control.version})` : ''}`);
       // older loaded versions are released after a grace period (batches in flight may use them)
-      for (const o of entry.versions) if (o !== v && o.state === 'ready' && o.seq < v.seq) this.scheduleUnload(entry, o);
+      for (const o of entry.versions) if (o !== v && o.state === 'ready' && o.seq < v.seq && !this.isChallenger(entry.id, o)) this.scheduleUnload(entry, o);
     }
     if (v.unloadTimer) {
       clearTimeout(v.unloadTimer);
@@ -254,7 +384,7 @@ export class ModelCatalog {
         // a remote model's uri is its inference endpoint, not an artifact to fetch
         const bytes = backend.readsArtifact === false ? new Uint8Array(0) : await this.options.artifacts.get(c.uri, c.sha256);
         const model = await backend.load(c, bytes);
-        if (this.closed || entry.retired || !entry.versions.includes(v)) {
+        if (this.closed || entry.retired || (!entry.versions.includes(v) && !this.isChallenger(entry.id, v))) {
           await model.close();
           return;
         }
@@ -264,7 +394,8 @@ export class ModelCatalog {
       } catch (e) {
         v.state = 'refused';
         v.error = (e as Error).message;
-        const serving = entry.serving && entry.serving !== v && entry.serving.state === 'ready' ? `; version ${entry.serving.control.version} keeps serving` : '';
+        const alone = this.isChallenger(entry.id, v) && !entry.versions.includes(v) ? ' alone (the challenger is not used)' : '';
+        const serving = entry.serving && entry.serving !== v && entry.serving.state === 'ready' ? `; version ${entry.serving.control.version} keeps serving${alone}` : '';
         this.warn(c.id, `model ${c.id} version ${c.version} refused: ${v.error}${serving}`);
       } finally {
         v.loading = undefined;
@@ -281,7 +412,8 @@ export class ModelCatalog {
    */
   recover(model: ServingModel, reason: string): void {
     for (const entry of this.models.values()) {
-      for (const v of entry.versions) {
+      const ch = this.challengers.get(entry.id)?.version;
+      for (const v of ch && !entry.versions.includes(ch) ? [...entry.versions, ch] : entry.versions) {
         if (v.model !== model) continue;
         if (v.unloadTimer) clearTimeout(v.unloadTimer);
         v.unloadTimer = undefined;
@@ -298,7 +430,7 @@ export class ModelCatalog {
     if (v.unloadTimer) return;
     v.unloadTimer = setTimeout(() => {
       v.unloadTimer = undefined;
-      if (entry.serving === v || v.state !== 'ready') return;
+      if (entry.serving === v || v.state !== 'ready' || this.isChallenger(entry.id, v)) return;
       const model = v.model;
       v.model = undefined;
       v.state = 'known'; // can be activated again (e.g. as an expiry fallback)
@@ -371,22 +503,32 @@ export class ModelCatalog {
           serving: e.serving === v,
           control: v.control,
         })),
+        ...this.challengerSnapshot(e.id),
       });
     }
     return out.sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  private challengerSnapshot(id: string): { challenger?: ChallengerSnapshot } {
+    const ch = this.challengers.get(id);
+    if (!ch) return {};
+    const v = ch.version;
+    return { challenger: { version: ch.control.version, mode: ch.control.mode, share: ch.control.share, state: v.state, ...(v.error ? { error: v.error } : {}) } };
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     const closing: Promise<void>[] = [];
-    for (const e of this.models.values()) {
-      for (const v of e.versions) {
-        if (v.unloadTimer) clearTimeout(v.unloadTimer);
-        if (v.loading) closing.push(v.loading);
-        if (v.model) closing.push(v.model.close());
-        v.model = undefined;
-      }
+    // every loaded version once, challengers that are not versions of their model included
+    const all = new Set<VersionEntry>([...this.challengers.values()].map((c) => c.version));
+    for (const e of this.models.values()) for (const v of e.versions) all.add(v);
+    this.challengers.clear();
+    for (const v of all) {
+      if (v.unloadTimer) clearTimeout(v.unloadTimer);
+      if (v.loading) closing.push(v.loading);
+      if (v.model) closing.push(v.model.close());
+      v.model = undefined;
     }
     await Promise.allSettled(closing);
     this.listeners.clear();

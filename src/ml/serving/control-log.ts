@@ -1,13 +1,15 @@
 /**
  * A read model of the model-control topic, without loading anything: every model id with the
- * versions published for it (in topic order), as the REST API and the CLI show them. Tombstones
- * remove the model.
+ * versions published for it (in topic order) and its challenger, as the REST API and the CLI show
+ * them. Tombstones remove the model (and its challenger).
  */
 import { artifactSha } from './artifact-uri';
+import { challengerModelId, decodeChallenger, type ChallengerControl } from './challenger';
 import { ControlMessageError, dataUri, decodeControl, encodeControl, parseControl, sha256Hex, type ModelControl } from './control';
 
 export class ControlLog {
   private readonly models = new Map<string, ModelControl[]>();
+  private readonly challengers = new Map<string, ChallengerControl>();
   /** messages that could not be decoded (key → reason), for diagnostics */
   readonly invalid = new Map<string, string>();
   /** highest offset applied per partition: a re-read of the topic is skipped, as in the catalog */
@@ -21,8 +23,14 @@ export class ControlLog {
     }
     const id = key === null ? null : key.toString();
     if (id === null) return;
+    const challengerOf = challengerModelId(id);
+    if (challengerOf !== null) {
+      this.applyChallenger(id, challengerOf, value);
+      return;
+    }
     if (value === null || value.length === 0) {
       this.models.delete(id);
+      this.challengers.delete(id);
       this.invalid.delete(id);
       return;
     }
@@ -37,6 +45,25 @@ export class ControlLog {
     const versions = (this.models.get(id) ?? []).filter((v) => v.version !== m.version);
     versions.push(m);
     this.models.set(id, versions);
+  }
+
+  private applyChallenger(key: string, id: string, value: Buffer | null): void {
+    this.invalid.delete(key);
+    if (value === null || value.length === 0) {
+      this.challengers.delete(id);
+      return;
+    }
+    try {
+      const c = decodeChallenger(value);
+      if (c.id === id) this.challengers.set(id, c);
+    } catch (e) {
+      this.invalid.set(key, (e as Error).message);
+    }
+  }
+
+  /** the challenger of a model, if one is set */
+  challenger(id: string): ChallengerControl | undefined {
+    return this.challengers.get(id);
   }
 
   ids(): string[] {

@@ -16,6 +16,7 @@ import { LinearBackend, OnnxBackend, type ServingModel } from './backends';
 import { DEFAULT_REMOTE_SETTINGS, OipBackend, type RemoteSettings } from './remote/oip-backend';
 import { ModelCatalog, type CatalogListener, type ExpiredPolicy, type MissingPolicy, type Resolution } from './catalog';
 import { DEFAULT_MODEL_TOPIC } from './control';
+import { EvaluationTotals, type EvaluationDelta, type VersionEvaluation } from './evaluation';
 import { ArtifactTopic, DEFAULT_ARTIFACT_TOPIC, type ArtifactTopicKafka } from './artifact-topic';
 import { InferencePool, defaultThreads } from './onnx';
 
@@ -122,6 +123,7 @@ interface Shared {
 const catalogs = new Map<string, Shared>();
 let pool: InferencePool | undefined;
 const usage = new Map<string, Map<string, Set<number>>>(); // model id → connector → task ids
+const evaluations = new EvaluationTotals();
 
 /** What a scoring transform needs of a catalog: the version to score with, and its warnings. */
 export interface CatalogView {
@@ -145,6 +147,8 @@ export interface ServingHub {
   acquire(topic: string, ctx: CatalogContext): Promise<CatalogLease>;
   recordUse(connector: string, taskId: number, modelId: string): void;
   dropUses(connector: string, taskId: number): void;
+  /** counts of a version scored or evaluated by a task, added to this process's totals */
+  recordOutcome(modelId: string, version: string, delta: EvaluationDelta): void;
 }
 
 export interface CatalogContext {
@@ -164,6 +168,15 @@ export function recordUse(connector: string, taskId: number, modelId: string): v
 
 export function dropUses(connector: string, taskId: number): void {
   hub.dropUses(connector, taskId);
+}
+
+export function recordOutcome(modelId: string, version: string, delta: EvaluationDelta): void {
+  hub.recordOutcome(modelId, version, delta);
+}
+
+/** Per-version counts and metrics of `modelId` in this process (GET /models/<id>, `evaluation`). */
+export function evaluationOf(modelId: string): Record<string, VersionEvaluation> {
+  return evaluations.of(modelId);
 }
 
 /** The catalog of this process (main thread): the lease keeps the real ModelCatalog. */
@@ -253,6 +266,7 @@ export const localHub: ServingHub = {
   acquire: (topic, ctx) => acquireLocalCatalog(topic, ctx),
   recordUse: recordLocalUse,
   dropUses: dropLocalUses,
+  recordOutcome: (modelId, version, delta) => evaluations.add(modelId, version, delta),
 };
 
 let hub: ServingHub = localHub;

@@ -8,3 +8,5 @@ export * from './score';
 export * from './control-log';
 export * from './artifact-uri';
 export * from './artifact-topic';
+export * from './challenger';
+export * from './evaluation';

@@ -14,7 +14,9 @@
 import type { Channel } from '../../runtime/threads/channel';
 import { Transfer } from '../../runtime/threads/channel';
 import type { ModelControl } from './control';
+import type { ChallengerMode } from './challenger';
 import type { ExpiredPolicy, MissingPolicy, Resolution, CatalogListener } from './catalog';
+import type { EvaluationDelta } from './evaluation';
 import { ModelUnavailableError } from './catalog';
 import { ServingError } from './onnx/types';
 import type { Prediction, ServingModel } from './backends';
@@ -33,7 +35,7 @@ interface ModelDescription {
 }
 
 type RemoteResolution =
-  | { kind: 'model'; model: ModelDescription }
+  | { kind: 'model'; model: ModelDescription; challenger?: { mode: ChallengerMode; share: number; model: ModelDescription } }
   | { kind: 'error'; error: { name: string; message: string } }
   | { kind: 'passthrough'; reason: string };
 
@@ -62,9 +64,12 @@ export function serveCatalogs(channel: Channel, ctx: CatalogContext): { close():
     const res = await entry.lease.catalog.resolve(p.id, p.expired, p.missing);
     if (res.kind === 'error') return { kind: 'error', error: { name: res.error.name, message: res.error.message } };
     if (res.kind === 'passthrough') return res;
-    const m = res.model;
-    models.set(modelKey(m), m);
-    return { kind: 'model', model: { key: modelKey(m), id: m.id, version: m.version, control: m.control, kind: m.kind, classLabels: m.classLabels, scores: m.scores, nFeatures: m.nFeatures } };
+    const describe = (m: ServingModel): ModelDescription => {
+      models.set(modelKey(m), m);
+      return { key: modelKey(m), id: m.id, version: m.version, control: m.control, kind: m.kind, classLabels: m.classLabels, scores: m.scores, nFeatures: m.nFeatures };
+    };
+    const ch = res.challenger;
+    return { kind: 'model', model: describe(res.model), ...(ch ? { challenger: { mode: ch.mode, share: ch.share, model: describe(ch.model) } } : {}) };
   });
   channel.handle('serving.score', async (p: { key: string; rows: Float32Array; n: number }) => {
     const m = models.get(p.key);
@@ -89,6 +94,9 @@ export function serveCatalogs(channel: Channel, ctx: CatalogContext): { close():
   channel.on('serving.use', (p: { connector: string; taskId: number; modelId: string }) => {
     uses.add(`${p.connector}\u0000${p.taskId}`);
     localHub.recordUse(p.connector, p.taskId, p.modelId);
+  });
+  channel.on('serving.outcome', (p: { modelId: string; version: string; delta: EvaluationDelta }) => {
+    localHub.recordOutcome(p.modelId, p.version, p.delta);
   });
   channel.on('serving.drop', (p: { connector: string; taskId: number }) => {
     uses.delete(`${p.connector}\u0000${p.taskId}`);
@@ -118,7 +126,7 @@ export function remoteServingHub(channel: Channel): ServingHub {
     for (const l of listeners.get(p.lease) ?? []) l(p.modelId, p.message);
   });
   const remoteModels = new Map<string, ServingModel>();
-  const remoteModel = (d: ModelDescription): ServingModel => {
+  const remoteModel = (d: ModelDescription, alsoKeep?: string): ServingModel => {
     let m = remoteModels.get(d.key);
     if (!m) {
       const created: ServingModel = {
@@ -132,8 +140,10 @@ export function remoteServingHub(channel: Channel): ServingHub {
         score: (rows: Float32Array, n: number) => channel.request<Prediction>('serving.score', { key: d.key, rows, n }, ownsBuffer(rows) ? [rows.buffer as ArrayBuffer] : []),
         close: async () => undefined,
       };
-      // one description per version: older versions of the same model are forgotten
-      for (const [k, other] of remoteModels) if (other.id === d.id && k !== d.key) remoteModels.delete(k);
+      // one description per version: older versions of the same model are forgotten (two of a
+      // model stay while a challenger scores beside the champion)
+      const keep = new Set([d.key, ...(alsoKeep ? [alsoKeep] : [])]);
+      for (const [k, other] of remoteModels) if (other.id === d.id && !keep.has(k)) remoteModels.delete(k);
       remoteModels.set(d.key, created);
       m = created;
     }
@@ -148,7 +158,11 @@ export function remoteServingHub(channel: Channel): ServingHub {
         catalog: {
           resolve: async (id: string, expired: ExpiredPolicy = 'fallback', missing: MissingPolicy = 'error'): Promise<Resolution> => {
             const r = await channel.request<RemoteResolution>('serving.resolve', { lease, id, expired, missing });
-            if (r.kind === 'model') return { kind: 'model', model: remoteModel(r.model) };
+            if (r.kind === 'model') {
+              const ch = r.challenger;
+              const model = remoteModel(r.model, ch?.model.key);
+              return { kind: 'model', model, ...(ch ? { challenger: { mode: ch.mode, share: ch.share, model: remoteModel(ch.model, r.model.key) } } : {}) };
+            }
             if (r.kind === 'error') return { kind: 'error', error: Object.assign(new ModelUnavailableError(r.error.message), { name: r.error.name }) };
             return r;
           },
@@ -170,5 +184,6 @@ export function remoteServingHub(channel: Channel): ServingHub {
     },
     recordUse: (connector, taskId, modelId) => channel.notify('serving.use', { connector, taskId, modelId }),
     dropUses: (connector, taskId) => channel.notify('serving.drop', { connector, taskId }),
+    recordOutcome: (modelId, version, delta) => channel.notify('serving.outcome', { modelId, version, delta }),
   };
 }

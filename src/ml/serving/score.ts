@@ -14,6 +14,12 @@
  * `kappa.model.version` name the version that scored the record. Keys, other headers, topic,
  * partition, timestamp and order are kept. A record that cannot be scored (missing feature, wrong
  * type, unknown or retired model) becomes an Error for the error path (errors.tolerance, DLQ).
+ *
+ * A model with a challenger (challenger.ts) is scored by both versions (shadow: the challenger's
+ * prediction goes into headers) or by one of them per record key (canary). With
+ * `evaluation.label.topics`, records of those topics are labels `{id, label}`: they are joined to
+ * the predictions this task made for that event id (kept in a bounded store for a while) and
+ * counted per version (accuracy, MAE); they are not passed on.
  */
 import {
   ConfigException, DataException, Struct, headerText,
@@ -26,8 +32,10 @@ import { mapSchema, structSchema, Schemas } from '../../converters/schemas';
 import type { ServingModel, Prediction } from './backends';
 import type { ScoreKind } from './onnx';
 import type { ExpiredPolicy, MissingPolicy, Resolution } from './catalog';
+import { goesToChallenger, HEADER_CHALLENGER_PREDICTION, HEADER_CHALLENGER_VERSION, splitPoint } from './challenger';
 import { fieldOf } from './control';
-import { acquireCatalog, dropUses, recordUse, servingSettings, type CatalogLease, type CatalogView } from './hub';
+import { labelOutcome, PendingPredictions, type EvaluationDelta, type VersionPrediction } from './evaluation';
+import { acquireCatalog, dropUses, recordOutcome, recordUse, servingSettings, type CatalogLease, type CatalogView } from './hub';
 
 export const SCORE_CLASS = 'io.kappa.connect.ml.Score';
 export const HEADER_MODEL_ID = 'kappa.model.id';
@@ -43,6 +51,11 @@ export const scoreConfigDef: ConfigDef = [
   { name: 'prediction.field', type: 'STRING', default: 'prediction', importance: 'MEDIUM', documentation: 'Value field the prediction is written to (unless the model\'s output.field says otherwise).', group: 'Output', orderInGroup: 1 },
   { name: 'prediction.probabilities', type: 'BOOLEAN', default: true, importance: 'LOW', documentation: 'Include the class probabilities, or for classifiers without probabilities (e.g. LinearSVC) their decision scores (field decision_scores).', group: 'Output', orderInGroup: 2 },
   { name: 'prediction.headers', type: 'BOOLEAN', default: true, importance: 'LOW', documentation: 'Set the provenance headers kappa.model.id and kappa.model.version.', group: 'Output', orderInGroup: 3 },
+  { name: 'evaluation.label.topics', type: 'LIST', default: '', importance: 'MEDIUM', documentation: 'Topics (also in the connector\'s topics) whose records are labels {id, label}: each is joined by event id to the predictions this task made, counted per model version (GET /models/<id>, evaluation), and not passed on. Empty: no evaluation.', group: 'Evaluation', orderInGroup: 1 },
+  { name: 'evaluation.id.field', type: 'STRING', default: 'id', importance: 'MEDIUM', documentation: 'Field with the event id, in scored records and in label records.', group: 'Evaluation', orderInGroup: 2 },
+  { name: 'evaluation.label.field', type: 'STRING', default: 'label', importance: 'MEDIUM', documentation: 'Field with the label in label records (the class, or the value for regressors).', group: 'Evaluation', orderInGroup: 3 },
+  { name: 'evaluation.pending.max.events', type: 'INT', default: 100000, importance: 'LOW', documentation: 'Most scored events waiting for their label in a task; the oldest is dropped beyond.', group: 'Evaluation', orderInGroup: 4, validator: validators.atLeast(1) },
+  { name: 'evaluation.pending.ttl.ms', type: 'LONG', default: 600000, importance: 'LOW', documentation: 'How long a scored event waits for its label (wall-clock ms since it was scored); 0: until dropped for room.', group: 'Evaluation', orderInGroup: 5, validator: validators.atLeast(0) },
 ];
 
 type LabelKind = 'int' | 'string' | 'none';
@@ -109,6 +122,10 @@ export class Score implements Transformation {
   private predictionField = 'prediction';
   private withProbabilities = true;
   private withHeaders = true;
+  private labelTopics = new Set<string>();
+  private eventIdField = 'id';
+  private labelField = 'label';
+  private pending?: PendingPredictions;
   private lease?: CatalogLease;
   private context?: TransformationContext;
   private unsubscribe?: () => void;
@@ -134,6 +151,12 @@ export class Score implements Transformation {
     this.predictionField = nonEmpty('prediction.field') ?? 'prediction';
     this.withProbabilities = v['prediction.probabilities'] as boolean;
     this.withHeaders = v['prediction.headers'] as boolean;
+    this.labelTopics = new Set((v['evaluation.label.topics'] as string[]).map((t) => t.trim()).filter((t) => t !== ''));
+    this.eventIdField = nonEmpty('evaluation.id.field') ?? 'id';
+    this.labelField = nonEmpty('evaluation.label.field') ?? 'label';
+    this.pending = this.labelTopics.size > 0
+      ? new PendingPredictions({ maxEvents: v['evaluation.pending.max.events'] as number, ttlMs: Number(v['evaluation.pending.ttl.ms']) })
+      : undefined;
   }
 
   async open(context: TransformationContext): Promise<void> {
@@ -186,8 +209,13 @@ export class Score implements Transformation {
     if (this.closed) throw new DataException(`${SCORE_CLASS} is closed`);
     const out: (SinkRecord | null | Error)[] = new Array(records.length);
     const groups = new Map<string, number[]>();
+    const labels: number[] = [];
     for (let i = 0; i < records.length; i++) {
       const r = records[i]!;
+      if (this.labelTopics.has(r.topic)) {
+        labels.push(i);
+        continue;
+      }
       if (!isScorableValue(r.value)) {
         out[i] = new DataException(`record ${recordTag(r)}: ${SCORE_CLASS} needs a struct or map value, got ${describeValue(r.value)}`);
         continue;
@@ -202,6 +230,7 @@ export class Score implements Transformation {
       g.push(i);
     }
     const catalog = this.catalog;
+    const outcomes = new Outcomes();
     await Promise.all([...groups].map(async ([id, idx]) => {
       this.use(id);
       // A model the catalog gave out as ready but whose sessions are gone is the worker's fault, not
@@ -221,19 +250,111 @@ export class Score implements Transformation {
           for (const i of idx) out[i] = records[i]!;
           return;
         }
-        const lost = await this.scoreGroup(res.model, records, idx, out, attempt === 0);
+        const lost = await this.scoreGroup(res, records, idx, out, outcomes, attempt === 0);
         if (!lost) return;
-        catalog.recover(res.model, lost.message);
+        catalog.recover(lost.model, lost.error.message);
       }
     }));
+    // after the batch's events: a label may come in the same batch as its event
+    for (const i of labels) out[i] = this.joinLabel(records[i]!, outcomes);
+    outcomes.report();
     return out;
   }
 
   /**
-   * Scores the records `idx` with `model` into `out`. When `mayRetry` and the model turns out not
-   * to be loaded any more, leaves `out` alone and returns that error.
+   * Scores the records `idx` with the resolved model into `out`, and with its challenger if it
+   * has one: shadow scores every record with both (the challenger's prediction in headers), canary
+   * sends each record by its key to one of them. When `mayRetry` and a model turns out not to be
+   * loaded any more, leaves `out` alone and returns that model with the error.
    */
-  private async scoreGroup(model: ServingModel, records: readonly SinkRecord[], idx: number[], out: (SinkRecord | null | Error)[], mayRetry: boolean): Promise<Error | undefined> {
+  private async scoreGroup(
+    res: Extract<Resolution, { kind: 'model' }>, records: readonly SinkRecord[], idx: number[], out: (SinkRecord | null | Error)[], outcomes: Outcomes, mayRetry: boolean,
+  ): Promise<{ model: ServingModel; error: Error } | undefined> {
+    const champion = res.model;
+    const ch = res.challenger;
+    let championIdx = idx;
+    let challengerIdx: number[] = [];
+    if (ch?.mode === 'canary') {
+      championIdx = [];
+      for (const i of idx) {
+        const r = records[i]!;
+        (goesToChallenger(splitPoint(r.key, r.kafkaPartition, r.kafkaOffset), ch.share) ? challengerIdx : championIdx).push(i);
+      }
+    } else if (ch?.mode === 'shadow') challengerIdx = idx;
+    const [byChampion, byChallenger] = await Promise.all([
+      this.predict(champion, records, championIdx, mayRetry),
+      ch && challengerIdx.length > 0 ? this.predict(ch.model, records, challengerIdx, mayRetry) : new Map<number, Error | Record<string, unknown>>(),
+    ]);
+    if (byChampion instanceof Error) return { model: champion, error: byChampion };
+    if (byChallenger instanceof Error) return { model: ch!.model, error: byChallenger };
+    const emitted = ch?.mode === 'canary' ? [[champion, byChampion], [ch.model, byChallenger]] as const : [[champion, byChampion]] as const;
+    for (const [model, preds] of emitted) {
+      const field = model.control.output.field ?? this.predictionField;
+      for (const [i, p] of preds) out[i] = p instanceof Error ? p : this.withPrediction(records[i]!, model, field, p);
+    }
+    if (ch?.mode === 'shadow') {
+      for (const [i, p] of byChallenger) {
+        const r = out[i];
+        if (p instanceof Error || !r || r instanceof Error) continue;
+        const headers = r.headers.filter((h) => h.key !== HEADER_CHALLENGER_VERSION && h.key !== HEADER_CHALLENGER_PREDICTION);
+        headers.push({ key: HEADER_CHALLENGER_VERSION, value: ch.model.version }, { key: HEADER_CHALLENGER_PREDICTION, value: JSON.stringify(p) });
+        out[i] = { ...r, headers };
+      }
+    }
+    const scoredBy = ch ? [[champion, byChampion], [ch.model, byChallenger]] as const : [[champion, byChampion]] as const;
+    for (const [model, preds] of scoredBy) {
+      let n = 0;
+      for (const p of preds.values()) if (!(p instanceof Error)) n++;
+      if (n > 0) outcomes.add(model.id, model.version, { scored: n, kind: model.kind });
+    }
+    if (this.pending) this.keepForLabels(records, idx, scoredBy);
+    return undefined;
+  }
+
+  /** Each scored event's predictions (one per version that scored it), until its label comes. */
+  private keepForLabels(records: readonly SinkRecord[], idx: number[], scoredBy: readonly (readonly [ServingModel, Map<number, Error | Record<string, unknown>>])[]): void {
+    for (const i of idx) {
+      const eventId = readPath(records[i]!.value, this.eventIdField);
+      if (typeof eventId !== 'string' && typeof eventId !== 'number') continue; // not evaluated
+      const predictions: VersionPrediction[] = [];
+      for (const [model, preds] of scoredBy) {
+        const p = preds.get(i);
+        if (!p || p instanceof Error) continue;
+        const predicted = (model.kind === 'regressor' ? p.value : p.label) as number | string | null;
+        predictions.push({ modelId: model.id, version: model.version, kind: model.kind, predicted });
+      }
+      if (predictions.length > 0) this.pending!.put(String(eventId), predictions);
+    }
+  }
+
+  /** A label record: joined to its event's predictions and counted; dropped from the output. */
+  private joinLabel(r: SinkRecord, outcomes: Outcomes): null | Error {
+    const eventId = readPath(r.value, this.eventIdField);
+    if (typeof eventId !== 'string' && typeof eventId !== 'number') {
+      return new DataException(`label record ${recordTag(r)} has no field '${this.eventIdField}' with the event id (evaluation.id.field), got ${describeValue(eventId ?? null)}`);
+    }
+    const label = readPath(r.value, this.labelField);
+    if (typeof label !== 'string' && typeof label !== 'number' && typeof label !== 'boolean') {
+      return new DataException(`label record ${recordTag(r)} for event ${eventId} has no field '${this.labelField}' with a label (evaluation.label.field), got ${describeValue(label ?? null)}`);
+    }
+    const predictions = this.pending!.take(String(eventId));
+    if (!predictions) return null; // never scored here, or its wait is over: nothing to compare
+    const numeric = typeof label === 'number' ? label : typeof label === 'string' && label.trim() !== '' ? Number(label) : NaN;
+    if (predictions.some((p) => p.kind === 'regressor') && !Number.isFinite(numeric)) {
+      this.pending!.put(String(eventId), predictions); // a corrected label may still come
+      return new DataException(`label record ${recordTag(r)} for event ${eventId}: the label of a regressor must be a number, got ${describeValue(label)}`);
+    }
+    for (const p of predictions) outcomes.add(p.modelId, p.version, labelOutcome(p, p.kind === 'regressor' ? numeric : typeof label === 'boolean' ? Number(label) : label));
+    return null;
+  }
+
+  /**
+   * The predictions of `model` for the records `idx`, by record index (an Error for a record that
+   * cannot be scored). When `mayRetry` and the model turns out not to be loaded any more, returns
+   * that error instead.
+   */
+  private async predict(model: ServingModel, records: readonly SinkRecord[], idx: number[], mayRetry: boolean): Promise<Map<number, Error | Record<string, unknown>> | Error> {
+    const result = new Map<number, Error | Record<string, unknown>>();
     const features = model.control.input.features;
     const d = features.length;
     const fields = features.map((f) => fieldOf(model.control, f));
@@ -264,25 +385,23 @@ export class Score implements Transformation {
         }
         rows[base + j] = x;
       }
-      if (error) out[i] = error;
+      if (error) result.set(i, error);
       else ok.push(i);
     }
-    if (ok.length === 0) return undefined;
+    if (ok.length === 0) return result;
     let p: Prediction;
     try {
       p = await model.score(ok.length === idx.length ? rows : rows.slice(0, ok.length * d), ok.length);
     } catch (e) {
       if (mayRetry && isModelLost(e)) return e as Error;
       const err = new DataException(`scoring with model ${model.id} version ${model.version} failed: ${(e as Error).message}`);
-      for (const i of ok) out[i] = err;
-      return undefined;
+      for (const i of ok) result.set(i, err);
+      return result;
     }
-    const field = model.control.output.field ?? this.predictionField;
     const k = p.nClasses ?? 0;
     const columns = scoreColumnLabels(model.classLabels ?? [], k);
     const m = p.valuesPerRow ?? 1;
     for (let n = 0; n < ok.length; n++) {
-      const i = ok[n]!;
       const pred: Record<string, unknown> = { model_id: model.id, model_version: model.version };
       if (model.kind === 'regressor') {
         pred.value = p.values ? (m === 1 ? p.values[n] : p.values[n * m]) : null;
@@ -294,9 +413,9 @@ export class Score implements Transformation {
           pred[SCORE_FIELD[model.scores]] = scores;
         }
       }
-      out[i] = this.withPrediction(records[i]!, model, field, pred);
+      result.set(ok[n]!, pred);
     }
-    return undefined;
+    return result;
   }
 
   private withPrediction(r: SinkRecord, model: ServingModel, field: string, pred: Record<string, unknown>): SinkRecord {
@@ -352,6 +471,26 @@ export class Score implements Transformation {
     const lease = this.lease;
     this.lease = undefined;
     await lease?.release();
+  }
+}
+
+/** What a batch adds to the counts of each version, reported to the process's totals once per batch. */
+class Outcomes {
+  private readonly deltas = new Map<string, { modelId: string; version: string; d: { scored: number; labels: number; correct: number; absError: number; kind?: EvaluationDelta['kind'] } }>();
+
+  add(modelId: string, version: string, d: EvaluationDelta): void {
+    const key = `${modelId}\u0000${version}`;
+    let e = this.deltas.get(key);
+    if (!e) this.deltas.set(key, (e = { modelId, version, d: { scored: 0, labels: 0, correct: 0, absError: 0 } }));
+    e.d.scored += d.scored ?? 0;
+    e.d.labels += d.labels ?? 0;
+    e.d.correct += d.correct ?? 0;
+    e.d.absError += d.absError ?? 0;
+    if (d.kind) e.d.kind = d.kind;
+  }
+
+  report(): void {
+    for (const e of this.deltas.values()) recordOutcome(e.modelId, e.version, e.d);
   }
 }
 
