@@ -74,7 +74,10 @@ export function resolveKafkaSecurity(layers: readonly SecurityLayer[]): KafkaSec
   const fail = (k: string, reason: string): never => {
     const s = setting(k);
     const shown = s === undefined ? '' : SECRET_KEYS.has(k) ? '[hidden]' : s.value;
-    throw new ConfigException(`Invalid value ${shown} for configuration ${s?.key ?? k}: ${reason}`);
+    // a missing key is named with the prefix of the layer that chose the protocol (where it belongs)
+    const protocolKey = setting('security.protocol')?.key;
+    const prefix = protocolKey === undefined ? '' : protocolKey.slice(0, -'security.protocol'.length);
+    throw new ConfigException(`Invalid value ${shown} for configuration ${s?.key ?? prefix + k}: ${reason}`);
   };
 
   const protocolRaw = (get('security.protocol') ?? 'PLAINTEXT').trim().toUpperCase();
@@ -121,8 +124,8 @@ export interface JaasLogin {
 
 /**
  * Parses Kafka's `sasl.jaas.config`: one login module, `<class> <flag> [name=value]... ;`, values
- * bare or quoted ("..." or '...', backslash escapes). Error messages name option names only, never
- * values (they hold passwords).
+ * bare or quoted ("..." or '...', backslash escapes). Error messages quote nothing of the text but
+ * the module class (a broken quote can turn a password into what looks like an option name).
  */
 export function parseJaasConfig(text: string): JaasLogin {
   const tokens: { kind: 'word' | 'quoted' | '=' | ';'; text: string }[] = [];
@@ -161,7 +164,8 @@ export function parseJaasConfig(text: string): JaasLogin {
     if (tok === undefined) throw new Error('the login module entry must end with ;');
     if (tok.kind === ';') { t++; break; }
     if (tok.kind !== 'word' || tokens[t + 1]?.kind !== '=' || !['word', 'quoted'].includes(tokens[t + 2]?.kind ?? '')) {
-      throw new Error(`expected name=value options after the control flag${tok.kind === 'word' ? ` (at option ${tok.text})` : ''}`);
+      // no token text here: with a broken quote it may be a piece of the password
+      throw new Error(`expected name=value options after the control flag (option ${options.size + 1})`);
     }
     options.set(tok.text, tokens[t + 2]!.text);
     t += 3;
