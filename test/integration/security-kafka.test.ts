@@ -77,8 +77,15 @@ const expectNoSecret = (text: string) => {
 
 let worker: Worker | undefined;
 
+/** progress lines on stderr with KAPPA_IT_TRACE=1 (jest buffers console.log until the test ends) */
+const t0 = Date.now();
+const trace = (msg: string) => {
+  if (process.env.KAPPA_IT_TRACE) process.stderr.write(`[security-kafka +${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}\n`);
+};
+
 beforeAll(async () => {
   await run('bash', [KAFKA_SH, 'start'], { env: brokerEnv, cwd: REPO_ROOT });
+  trace('broker started');
 }, 180_000);
 
 afterAll(async () => {
@@ -106,17 +113,24 @@ async function dataPathWithRestart(w: Worker): Promise<void> {
   const name = uniqueName('sec');
   await createConnector(w.api, name, pipelineConnector(input, output));
   await waitForState(w.api, name, 'RUNNING', { taskState: 'RUNNING', taskCount: 2, timeoutMs: 60_000 });
+  trace('connector running');
   await produceRange(input, 0, RECORDS / 2);
   await waitFor(async () => sum(await endOffsets(output)) >= RECORDS / 4, { timeoutMs: 60_000, intervalMs: 200, description: 'output before the restart' });
+  trace('output before the restart');
   await w.stop();
+  trace('worker stopped');
   await w.restart();
+  trace('worker restarted');
   await waitForState(w.api, name, 'RUNNING', { taskState: 'RUNNING', taskCount: 2, timeoutMs: 60_000 });
+  trace('connector running again');
   await produceRange(input, RECORDS / 2, RECORDS);
   await expectAllDelivered(output);
+  trace('all delivered');
 }
 
 it('truststore as PEM (default client, SCRAM-SHA-512): 10,000 records through SASL_SSL with a worker restart, all delivered', async () => {
   worker = await startWorker({ props: PEM_CLIENT });
+  trace('worker started');
   await dataPathWithRestart(worker);
   expectNoSecret(worker.logs());
 });
