@@ -335,6 +335,13 @@ export class PlatformaticClient implements KafkaClient {
           return;
         } catch (e) {
           if (stopped) return;
+          const security = withSecurityReason(e as Error);
+          if (security !== e) {
+            // refused credentials or an untrusted certificate: readToEnd fails with the reason
+            failure = security;
+            for (const w of waiters.splice(0)) w.reject(security);
+            return;
+          }
           if (attempt === 1 || attempt % 20 === 0) log.debug(`reading ${topics.join(',')}: ${(e as Error).message}; retrying`);
           await sleep(Math.min(2000, 100 * attempt));
         }
@@ -344,6 +351,7 @@ export class PlatformaticClient implements KafkaClient {
       readToEnd: async () => {
         if (failure) throw failure;
         await start();
+        if (failure) throw failure;
         const target = new Map<string, number>();
         for (const topic of topics) {
           for (const [partition, end] of await this.endOffsets(topic)) if (end > 0) target.set(`${topic}:${partition}`, end);
