@@ -4,8 +4,8 @@
  * exactly_once_v2 in the same run, alternating, on one worker (tasks.max=1,
  * KAPPA_BENCH_EOS_TASKS), pass-through and Score (iris-logreg), over one input topic of iris
  * records (20,000 warm-up, KAPPA_BENCH_EOS_WARMUP, + --records capped at 200,000,
- * KAPPA_BENCH_EOS_RECORDS); exactly_once_v2 with commit.interval.ms 100 (the default), and for
- * pass-through also 1000 and 5000. Repetitions (KAPPA_BENCH_EOS_REPS, default 3) run the six
+ * KAPPA_BENCH_EOS_RECORDS); exactly_once_v2 with commit.interval.ms 100 (the default), 1000 and
+ * 5000, for both. Repetitions (KAPPA_BENCH_EOS_REPS, default 3) run the eight
  * configurations in turn, every other one in reverse order; medians.
  *
  * Every run: a fresh output topic and connector, created PAUSED and resumed once its tasks are in
@@ -39,7 +39,7 @@ const env = (name, dflt) => (process.env[name] !== undefined && process.env[name
 
 const MODEL = 'iris-logreg';
 const WARMUP = env('KAPPA_BENCH_EOS_WARMUP', 20_000);
-/** measured records per run: --records, at most this (18 runs within ~3 minutes) */
+/** measured records per run: --records, at most this (24 runs within ~4 minutes) */
 const MAX_MEASURED = env('KAPPA_BENCH_EOS_RECORDS', 200_000);
 const REPS = env('KAPPA_BENCH_EOS_REPS', 3);
 const TASKS = env('KAPPA_BENCH_EOS_TASKS', 1);
@@ -51,6 +51,8 @@ const CONFIGS = [
   { key: 'score-eos-100', mode: 'score', guarantee: 'exactly_once_v2', commitIntervalMs: 100 },
   { key: 'passthrough-eos-1000', mode: 'passthrough', guarantee: 'exactly_once_v2', commitIntervalMs: 1000 },
   { key: 'passthrough-eos-5000', mode: 'passthrough', guarantee: 'exactly_once_v2', commitIntervalMs: 5000 },
+  { key: 'score-eos-1000', mode: 'score', guarantee: 'exactly_once_v2', commitIntervalMs: 1000 },
+  { key: 'score-eos-5000', mode: 'score', guarantee: 'exactly_once_v2', commitIntervalMs: 5000 },
 ];
 
 const round = (v, digits) => (v == null ? null : Number(v.toFixed(digits)));
@@ -106,7 +108,7 @@ function eosScenario() {
   const name = 'eos';
   return {
     name,
-    description: `worker: at_least_once vs exactly_once_v2 (commit.interval.ms 100; pass-through also 1000, 5000), pass-through and Score (${MODEL}), tasks.max=${TASKS}, alternating, medians, read_committed counts; main row: pass-through exactly_once_v2`,
+    description: `worker: at_least_once vs exactly_once_v2 (commit.interval.ms 100, 1000, 5000), pass-through and Score (${MODEL}), tasks.max=${TASKS}, alternating, medians, read_committed counts; main row: pass-through exactly_once_v2`,
     table: eosTable,
     async run(ctx) {
       const { bk, partitions, unique } = ctx;

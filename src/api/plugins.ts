@@ -33,9 +33,10 @@ export interface SinkTaskContext {
   readonly producer: TaskProducer;
   /** Ask the runtime to fail this task with the given error (e.g. from a background flush). */
   failTask(error: Error): void;
-  /** The connector's key and value converters, for sinks that write records back to Kafka. */
+  /** The connector's key, value and header converters, for sinks that write records back to Kafka. */
   readonly keyConverter: Converter;
   readonly valueConverter: Converter;
+  readonly headerConverter: Converter;
 }
 
 export interface ProducedRecord {
@@ -162,6 +163,12 @@ export interface Converter {
   configure(config: ConfigMap, isKey: boolean): void | Promise<void>;
   toConnectData(topic: string, bytes: Buffer | null, headers?: readonly { key: string; value: Buffer | null }[]): SchemaAndValue;
   fromConnectData(topic: string, schema: Schema | null, value: unknown): Buffer | null;
+  /**
+   * Header converters (Connect's HeaderConverter) may read and write headers differently from
+   * values; without these methods, a converter used for headers reads and writes them as values.
+   */
+  toConnectHeader?(topic: string, headerKey: string, bytes: Buffer | null): SchemaAndValue;
+  fromConnectHeader?(topic: string, headerKey: string, schema: Schema | null, value: unknown): Buffer | null;
   /** Converters that need I/O before decoding (schema registry lookups) prefetch here, per batch. */
   prepare?(topic: string, batch: readonly (Buffer | null)[]): Promise<void>;
   /** Converters that need I/O before encoding (schema registration) prepare here, per batch. */

@@ -1,10 +1,39 @@
 import type { Schema } from './data';
 
-/** One header of a record; Connect headers carry a value with an optional schema. */
+/**
+ * One header of a record, as Connect's Header: a value with its schema. The task's header converter
+ * (`header.converter`) reads each Kafka header into one (SimpleHeaderConverter by default: "42" is
+ * INT8 42); transformations add, copy or drop them, and a sink that writes to Kafka turns them back
+ * into bytes with the same converter.
+ */
 export interface Header {
   readonly key: string;
-  /** raw bytes as read from Kafka (or null); header converters may turn them into other values */
-  readonly value: Buffer | string | null;
+  /** the Connect value (a Buffer or string when whoever set the header gave no schema) */
+  readonly value: unknown;
+  /** the value's schema; null or absent when unknown */
+  readonly schema?: Schema | null;
+  /**
+   * The Kafka bytes this header was read from, while it is unchanged since: a writer may reuse them
+   * instead of converting the value back (lossless, and no work). A transformation that changes a
+   * header builds a new Header without them (records and headers are never mutated).
+   */
+  readonly bytes?: Buffer | null;
+}
+
+/**
+ * A header's value as text (model ids, flags): the text it was read from while unchanged (so
+ * "007" stays "007" although SimpleHeaderConverter reads INT8 7), else strings as they are, bytes
+ * as UTF-8, dates in ISO 8601, other values printed.
+ */
+export function headerText(h: Header): string | null {
+  if (Buffer.isBuffer(h.bytes)) return h.bytes.toString('utf8');
+  const v = h.value;
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'string') return v;
+  if (Buffer.isBuffer(v)) return v.toString('utf8');
+  if (v instanceof Date) return v.toISOString();
+  if (typeof v === 'object') return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
+  return String(v);
 }
 
 /**

@@ -6,6 +6,7 @@ import type { ConverterDescriptor } from '../api';
 import { byteArrayConverterPlugin, byteArrayHeaderConverterPlugin } from './bytearray';
 import { avroConverterPlugin } from './avro';
 import { jsonConverterPlugin, jsonHeaderConverterPlugin } from './json';
+import { primitiveConverterPlugins } from './number';
 import { simpleHeaderConverterPlugin, stringConverterPlugin, stringHeaderConverterPlugin } from './string';
 
 export const converterPlugins: ConverterDescriptor[] = [
@@ -17,12 +18,16 @@ export const converterPlugins: ConverterDescriptor[] = [
   byteArrayHeaderConverterPlugin,
   simpleHeaderConverterPlugin,
   avroConverterPlugin,
+  ...primitiveConverterPlugins,
 ];
 
 export * from './json';
 export * from './avro';
 export * from './string';
 export * from './bytearray';
+export * from './number';
+export * from './values';
+export * from './headers';
 export * from './schemas';
 export * from './decimal';
 export { LruCache } from './lru';

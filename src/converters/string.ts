@@ -1,6 +1,6 @@
 /**
  * org.apache.kafka.connect.storage.StringConverter: values as text in a configurable encoding,
- * and org.apache.kafka.connect.storage.SimpleHeaderConverter (minimal: UTF-8 strings in and out).
+ * and org.apache.kafka.connect.storage.SimpleHeaderConverter (header text typed by Values.parseString).
  */
 import {
   ConfigException, Struct,
@@ -10,6 +10,7 @@ import { BUILTIN_PLUGIN_VERSION } from '../api/version';
 import { parseConfigOrThrow } from '../config/parse';
 import { CONVERTER_TYPE_KEY } from './json';
 import { Schemas } from './schemas';
+import { convertToString, parseString } from './values';
 
 export const STRING_CONVERTER_CLASS = 'org.apache.kafka.connect.storage.StringConverter';
 export const SIMPLE_HEADER_CONVERTER_CLASS = 'org.apache.kafka.connect.storage.SimpleHeaderConverter';
@@ -106,20 +107,33 @@ export const stringConverterPlugin: ConverterDescriptor = {
 };
 export const stringHeaderConverterPlugin: ConverterDescriptor = { ...stringConverterPlugin, type: 'header_converter' };
 
-/** Minimal SimpleHeaderConverter: header bytes ↔ UTF-8 strings (schema: optional string). */
+/**
+ * Connect's default header converter: a header's bytes are UTF-8 text whose value and schema are
+ * inferred with Values.parseString ("true" → BOOLEAN, "42" → INT8, "[1,2]" → ARRAY, a timestamp →
+ * Timestamp, anything else → STRING), and a value is written as Values.convertToString's text.
+ */
 export class SimpleHeaderConverter implements Converter {
   configure(config: ConfigMap, _isKey: boolean): void {
     parseConfigOrThrow(simpleHeaderConverterConfigDef, config);
   }
-  toConnectData(_topic: string, bytes: Buffer | null): SchemaAndValue {
+  toConnectHeader(_topic: string, _headerKey: string, bytes: Buffer | null): SchemaAndValue {
     if (bytes === null) return { schema: null, value: null };
-    return { schema: Schemas.OPTIONAL_STRING, value: bytes.toString('utf8') };
+    try {
+      return parseString(bytes.toString('utf8'));
+    } catch {
+      // Connect keeps a header it cannot parse as its bytes
+      return { schema: Schemas.BYTES, value: bytes };
+    }
   }
-  fromConnectData(_topic: string, _schema: Schema | null, value: unknown): Buffer | null {
-    if (value === null || value === undefined) return null;
-    if (Buffer.isBuffer(value)) return value;
-    if (value instanceof Uint8Array) return Buffer.from(value);
-    return Buffer.from(connectValueToString(value), 'utf8');
+  fromConnectHeader(_topic: string, _headerKey: string, schema: Schema | null, value: unknown): Buffer | null {
+    const text = convertToString(schema, value);
+    return text === null ? null : Buffer.from(text, 'utf8');
+  }
+  toConnectData(topic: string, bytes: Buffer | null): SchemaAndValue {
+    return this.toConnectHeader(topic, '', bytes);
+  }
+  fromConnectData(topic: string, schema: Schema | null, value: unknown): Buffer | null {
+    return this.fromConnectHeader(topic, '', schema, value);
   }
   close(): void {}
 }

@@ -17,11 +17,12 @@
  * A failure that is not tolerated fails the task with a trace; the offsets of the failing record
  * and after it stay uncommitted, so a restart resumes from it.
  */
-import type { ConfigMap, Converter, Logger, ProducedRecord, SchemaAndValue, SinkRecord, SinkTask, SinkConnectorDescriptor, TransformationContext } from '../api';
+import type { ConfigMap, Converter, Header, Logger, ProducedRecord, SchemaAndValue, SinkRecord, SinkTask, SinkConnectorDescriptor, TransformationContext } from '../api';
 import type { ConsumedMessage, GroupConsumer, KafkaClient, RecordProducer, TopicPartition, TopicPartitionOffset, TransactionalProducer } from '../kafka/port';
 import { ErrorHandler, isRetriable, traceOf, type ErrorHandlingConfig } from './errors';
 import { stepApplies, closeChain, type ChainStep } from './transformation-chain';
 import { withPrefix } from '../config/parse';
+import { headersToConnect } from '../converters/headers';
 
 export type TaskState = 'UNASSIGNED' | 'RUNNING' | 'PAUSED' | 'FAILED';
 
@@ -38,6 +39,9 @@ export interface SinkTaskRunnerOptions {
   valueConverter: Converter;
   keyConverterClass: string;
   valueConverterClass: string;
+  /** `header.converter`: reads each Kafka header into a Connect header (value and schema) */
+  headerConverter: Converter;
+  headerConverterClass: string;
   chain: ChainStep[];
   errors: ErrorHandlingConfig;
   topics: string[];
@@ -174,6 +178,7 @@ export class SinkTaskRunner {
         failTask: (e) => this.fail(e, 'the sink task'),
         keyConverter: o.keyConverter,
         valueConverter: o.valueConverter,
+        headerConverter: o.headerConverter,
       });
       for (const step of o.chain) {
         const t = step.transformation;
@@ -474,27 +479,25 @@ export class SinkTaskRunner {
   }
 
   /**
-   * Runs the key and value converters for one record. The common case (both succeed) allocates
-   * nothing but the record; a failure takes the error path (retries, tolerance, DLQ), which returns
-   * a Promise only while a retry is under way.
+   * Runs the key, value and header converters for one record. The common case (all succeed)
+   * allocates nothing but the record (and its headers, when it has any); a failure takes the error
+   * path (retries, tolerance, DLQ), which returns a Promise only while a retry is under way.
    */
   private convert(m: ConsumedMessage): SinkRecord | null | Promise<SinkRecord | null> {
     let k: SchemaAndValue;
     let v: SchemaAndValue;
+    let headers: readonly Header[] = m.headers;
     try {
       k = this.o.keyConverter.toConnectData(m.topic, m.key, m.headers);
-    } catch {
-      return this.convertWithErrorHandling(m);
-    }
-    try {
       v = this.o.valueConverter.toConnectData(m.topic, m.value, m.headers);
+      if (m.headers.length > 0) headers = headersToConnect(this.o.headerConverter, m.topic, m.headers);
     } catch {
       return this.convertWithErrorHandling(m);
     }
-    return this.record(m, k, v);
+    return this.record(m, k, v, headers);
   }
 
-  private record(m: ConsumedMessage, k: SchemaAndValue, v: SchemaAndValue): SinkRecord {
+  private record(m: ConsumedMessage, k: SchemaAndValue, v: SchemaAndValue, headers: readonly Header[]): SinkRecord {
     return {
       topic: m.topic,
       kafkaPartition: m.partition,
@@ -504,19 +507,26 @@ export class SinkTaskRunner {
       key: k.value,
       valueSchema: v.schema,
       value: v.value,
-      headers: m.headers,
+      headers,
     };
   }
 
-  /** The conversion again, stage by stage, under the error handler (retries, tolerance, DLQ). */
+  /** The conversion again, stage by stage (key, value, headers, as Connect), under the error handler (retries, tolerance, DLQ). */
   private convertWithErrorHandling(m: ConsumedMessage): SinkRecord | null | Promise<SinkRecord | null> {
     const eh = this.errorHandler;
-    const key = eh.execute('KEY_CONVERTER', this.o.keyConverterClass, m, () => this.o.keyConverter.toConnectData(m.topic, m.key, m.headers));
+    const o = this.o;
+    const key = eh.execute('KEY_CONVERTER', o.keyConverterClass, m, () => o.keyConverter.toConnectData(m.topic, m.key, m.headers));
+    const withHeaders = (k: SchemaAndValue, v: SchemaAndValue): SinkRecord | null | Promise<SinkRecord | null> => {
+      if (m.headers.length === 0) return this.record(m, k, v, m.headers);
+      const headers = eh.execute('HEADER_CONVERTER', o.headerConverterClass, m, () => headersToConnect(o.headerConverter, m.topic, m.headers));
+      const build = (h: readonly Header[] | undefined): SinkRecord | null => (h === undefined ? null : this.record(m, k, v, h));
+      return headers instanceof Promise ? headers.then(build) : build(headers);
+    };
     const withKey = (k: SchemaAndValue | undefined): SinkRecord | null | Promise<SinkRecord | null> => {
       if (k === undefined) return null;
-      const value = eh.execute('VALUE_CONVERTER', this.o.valueConverterClass, m, () => this.o.valueConverter.toConnectData(m.topic, m.value, m.headers));
-      const build = (v: SchemaAndValue | undefined): SinkRecord | null => (v === undefined ? null : this.record(m, k, v));
-      return value instanceof Promise ? value.then(build) : build(value);
+      const value = eh.execute('VALUE_CONVERTER', o.valueConverterClass, m, () => o.valueConverter.toConnectData(m.topic, m.value, m.headers));
+      const next = (v: SchemaAndValue | undefined) => (v === undefined ? null : withHeaders(k, v));
+      return value instanceof Promise ? value.then(next) : next(value);
     };
     return key instanceof Promise ? key.then(withKey) : withKey(key);
   }

@@ -58,9 +58,10 @@ export async function createSinkTaskRunner(spec: TaskSpec, env: TaskEnvironment,
   const descriptor = env.registry.findConnector(cls) as SinkConnectorDescriptor | undefined;
   if (!descriptor) throw new ConfigException(env.registry.unknownConnectorMessage(cls));
   const framework = parseFramework(config, true);
-  const [key, value] = await Promise.all([
+  const [key, value, header] = await Promise.all([
     buildConverter('key.converter', config, env.workerConfig, env.registry),
     buildConverter('value.converter', config, env.workerConfig, env.registry),
+    buildConverter('header.converter', config, env.workerConfig, env.registry),
   ]);
   const chain = buildChain(config, env.registry);
   const logger = env.logs.logger('io.kappa.connect.runtime.WorkerSinkTask', `${name}|task-${id}`);
@@ -81,6 +82,8 @@ export async function createSinkTaskRunner(spec: TaskSpec, env: TaskEnvironment,
     valueConverter: value.converter,
     keyConverterClass: key.className,
     valueConverterClass: value.className,
+    headerConverter: header.converter,
+    headerConverterClass: header.className,
     chain,
     errors: errorHandlingConfig(config),
     topics: (framework['topics'] as string[] | null) ?? [],

@@ -2,7 +2,9 @@
  * Writes each record to a Kafka topic, keeping key, headers and timestamp. The target topic is a
  * template: `${topic}` is the record's topic after transformations, so RegexRouter or a template
  * such as `${topic}.scored` routes per record. Key and value are encoded with the connector's
- * converters (`key.converter`/`value.converter`), so JSON in gives JSON out unless told otherwise.
+ * converters (`key.converter`/`value.converter`), so JSON in gives JSON out unless told otherwise;
+ * headers that a transformation set or changed with the header converter (`header.converter`), the
+ * others with the bytes they came with.
  * put() queues the batch on the task's producer and returns (the next batch is processed while this
  * one travels); flush() resolves when the broker has acknowledged everything put (acks=all), so
  * offsets are committed only for records Kafka has.
@@ -10,6 +12,7 @@
 import { EXACTLY_ONCE_CONFIG_DEF, type ConfigDef, type ConfigMap, type ProducedRecord, type SinkConnector, type SinkConnectorDescriptor, type SinkRecord, type SinkTask, type SinkTaskContext } from '../api';
 import { parseConfigOrThrow, validators } from '../config/parse';
 import { BUILTIN_PLUGIN_VERSION } from '../api/version';
+import { headersToKafka } from '../converters/headers';
 
 const configDef: ConfigDef = [
   { name: 'target.topic', type: 'STRING', importance: 'HIGH', documentation: 'Topic to write to; ${topic} is replaced by the record\'s topic (after transformations).', group: 'Target', orderInGroup: 1, width: 'LONG', displayName: 'Target topic' },
@@ -60,8 +63,7 @@ class KafkaTopicSinkTask implements SinkTask {
     for (let i = 0; i < records.length; i++) {
       const r = records[i]!;
       const topic = topics[i]!;
-      let headers: Record<string, Buffer | string> | undefined;
-      for (const h of r.headers) if (h.value !== null) (headers ??= {})[h.key] = h.value;
+      const headers = r.headers.length > 0 ? headersToKafka(ctx.headerConverter, topic, r.headers) : undefined;
       out[i] = {
         topic,
         partition: this.samePartition ? r.kafkaPartition : undefined,

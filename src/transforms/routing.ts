@@ -3,7 +3,7 @@ import type { ConfigDef, ConfigMap, Header, Predicate, PredicateDescriptor, Sche
 import type { ParsedConfig } from '../config/parse';
 import { parseConfigOrThrow } from '../config/parse';
 import { structSchema } from '../converters/schemas';
-import { connectValueToString } from '../converters/string';
+import { parseString } from '../converters/values';
 import {
   BaseTransform, ConfigException, PREDICATES_PKG, SchemaCache, Struct, TRANSFORMS_PKG, compileJavaRegex, invalidValue, javaReplacement,
   key, keyValue, newRecord, operatingSchema, operatingValue, predicate, requireMapOrNull, requireStructOrNull, transformation, v,
@@ -42,14 +42,6 @@ export class Filter extends BaseTransform {
 
 // ---------------- Headers ----------------
 
-/** A Connect value as a header value (our headers carry Buffer | string | null). */
-export function toHeaderValue(value: unknown): Buffer | string | null {
-  if (value === null || value === undefined) return null;
-  if (typeof value === 'string' || Buffer.isBuffer(value)) return value;
-  if (value instanceof Uint8Array) return Buffer.from(value);
-  return connectValueToString(value);
-}
-
 export const dropHeadersConfigDef: ConfigDef = [
   key({ name: 'headers', type: 'LIST', importance: 'HIGH', documentation: 'The name of the headers to be removed.', validator: v.nonEmptyList }),
 ];
@@ -73,13 +65,15 @@ export const insertHeaderConfigDef: ConfigDef = [
 export class InsertHeader extends BaseTransform {
   protected readonly def = insertHeaderConfigDef;
   private header = '';
-  private literal = '';
+  private literal: Header = { key: '', value: null };
   protected init(c: ParsedConfig): void {
     this.header = c.header as string;
-    this.literal = c['value.literal'] as string;
+    // as Connect: the literal's value and schema are inferred once ("42" is INT8 42, "true" BOOLEAN)
+    const parsed = parseString(c['value.literal'] as string);
+    this.literal = { key: this.header, schema: parsed.schema, value: parsed.value };
   }
   apply(record: SinkRecord): SinkRecord {
-    return { ...record, headers: [...record.headers, { key: this.header, value: this.literal }] };
+    return { ...record, headers: [...record.headers, this.literal] };
   }
 }
 
@@ -119,7 +113,7 @@ export class HeaderFrom extends BaseTransform {
       if (map === null) return record;
       const out: Record<string, unknown> = { ...map };
       this.fields.forEach((f, i) => {
-        headers.push({ key: this.headers[i]!, value: toHeaderValue(map[f]) });
+        headers.push({ key: this.headers[i]!, schema: null, value: map[f] ?? null });
         if (this.move) delete out[f];
       });
       return { ...newRecord(record, this.isKey, null, this.move ? out : map), headers };
@@ -127,7 +121,8 @@ export class HeaderFrom extends BaseTransform {
     const struct = requireStructOrNull(value, 'header ' + (this.move ? 'move' : 'copy'));
     if (struct === null) return record;
     const read = (name: string) => (this.replaceNull ? struct.get(name) : (struct.values[name] ?? null));
-    this.fields.forEach((f, i) => headers.push({ key: this.headers[i]!, value: toHeaderValue(read(f)) }));
+    const fieldSchemas = new Map((schema.fields ?? []).map((f) => [f.name, f.schema]));
+    this.fields.forEach((f, i) => headers.push({ key: this.headers[i]!, schema: fieldSchemas.get(f) ?? null, value: read(f) }));
     if (!this.move) return { ...record, headers };
     const moved = new Set(this.fields);
     const updated = this.cache.get(schema, (s: Schema) => structSchema(

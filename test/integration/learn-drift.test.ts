@@ -4,12 +4,17 @@
  * With `emit.feedback=true` each learned label leaves one record (served prediction, mistake), so
  * the windowed accuracy (200 labels) is rebuilt from the sink's output and the number of events
  * until it is back within 0.02 of its pre-drift level (mean over labels 4000-4999) is reported.
+ *
+ * Then SCW-I, which does not recover by itself, with drift detection (ADWIN + inflate, the
+ * recommended setting): it recovers, the drift is a record on drift.topic and an event in the
+ * learner's status.
  */
-import { closeKafka, createConnector, createTopic, produce, readLines, startWorker, stopAllWorkers, uniqueName, waitFor, Worker, OutRecord } from './helpers';
+import { closeKafka, createConnector, createTopic, produce, readAll, readLines, startWorker, stopAllWorkers, uniqueName, waitFor, Worker, OutRecord } from './helpers';
 import * as os from 'os';
 import * as path from 'path';
 import { SEAStream, recoveryEvents } from '../../src/ml/online';
-import { learnerStatus } from './learn-support';
+import { driftRecovery } from '../../src/ml/online/drift/evaluation';
+import { learnerStatus, waitLearned } from './learn-support';
 
 const DRIFT_AT = 5000;
 const TOTAL = 8000;
@@ -86,4 +91,67 @@ it('SEA abrupt drift: windowed accuracy recovers, number of events reported', as
   }
   // eslint-disable-next-line no-console
   console.log(`[learn] SEA drift through Kafka, PA-I C=0.1 z-score, window ${WINDOW}: ${results.join('; ')}`);
+});
+
+it('SCW-I with ADWIN + inflate recovers from the SEA drift; the drift is on drift.topic and in the status', async () => {
+  const total = 6500;
+  const stream = new SEAStream({ seed: 1, variant: 1, noise: 0, drifts: [{ at: DRIFT_AT, variant: 2 }] });
+  const t0 = Date.now();
+  // feedback records carrying their features: one record per label, learned as it arrives
+  const recs: OutRecord[] = [];
+  for (let t = 0; t < total; t++) {
+    const { x, y } = stream.next();
+    recs.push({ value: { id: `s${t}`, x0: x[0], x1: x[1], x2: x[2], label: y }, timestamp: t0 + t });
+  }
+  const topic = await createTopic(uniqueName('it-learn-sea-scw'), 1);
+  const driftTopic = uniqueName('it-learn-drifts');
+  for (let i = 0; i < recs.length; i += 2000) await produce(topic, recs.slice(i, i + 2000));
+  const name = uniqueName('learn-sea-scw-adwin');
+  const file = path.join(os.tmpdir(), `${name}.jsonl`);
+  await createConnector(worker.api, name, {
+    'connector.class': 'FileStreamSink', 'tasks.max': '1', topics: topic, file,
+    transforms: 'learn', 'transforms.learn.type': 'Learn',
+    'transforms.learn.algorithm': 'scw-i', 'transforms.learn.features': 'x0,x1,x2', 'transforms.learn.emit.feedback': 'true',
+    'transforms.learn.drift.detector': 'adwin', 'transforms.learn.drift.topic': driftTopic,
+    'transforms.learn.metrics.window': String(WINDOW), 'transforms.learn.model.topic': '', 'transforms.learn.metrics.topic': '',
+  });
+  const lines = await waitFor(() => {
+    const l = readLines(file).map((s) => JSON.parse(s) as Record<string, unknown>).filter((v) => 'served' in v);
+    return l.length >= total ? l : undefined;
+  }, { timeoutMs: 60_000, description: `${total} learned labels in ${file}` });
+  const series = new Float64Array(total);
+  let correct = 0;
+  lines.forEach((v, t) => {
+    correct += v.mistake ? 0 : 1;
+    if (t >= WINDOW) correct -= lines[t - WINDOW]!.mistake ? 0 : 1;
+    series[t] = correct / Math.min(t + 1, WINDOW);
+  });
+  let pre = 0;
+  for (let t = DRIFT_AT - 1000; t < DRIFT_AT; t++) pre += series[t]! / 1000;
+  const rec = recoveryEvents(series, DRIFT_AT, 0.02, pre);
+  expect(rec).toBeGreaterThan(0);
+  expect(rec).toBeLessThanOrEqual(1000);
+  // the same stream in process (test/unit/online/drift-adaptation.test.ts) recovers in the same number of events
+  const inProcess = driftRecovery({
+    stream: new SEAStream({ seed: 1, variant: 1, noise: 0, drifts: [{ at: DRIFT_AT, variant: 2 }] }), driftAt: DRIFT_AT, total,
+    learner: { algorithm: 'scw-i', task: 'binary', nFeatures: 3 }, drift: { detector: 'adwin', action: 'inflate' },
+  });
+  expect(rec).toBe(inProcess.recovery);
+
+  const status = (await waitLearned(worker.api, name, total)) as unknown as { drift: { detector: string; action: string; warnings: number; drifts: number; events: { event: number; kind: string; action: string; time: number }[] } };
+  expect(status.drift).toMatchObject({ detector: 'adwin', action: 'inflate', warnings: 0, drifts: 1 });
+  const ev = status.drift.events[0]!;
+  expect(ev).toMatchObject({ kind: 'drift', action: 'inflate' });
+  expect(ev.event).toBeGreaterThan(DRIFT_AT);
+  expect(ev.event).toBeLessThan(DRIFT_AT + 300);
+  expect(ev.time).toBe(t0 + ev.event - 1); // the timestamp of the label that raised it
+
+  // the record goes out with the checkpoint that covers its label (offsets flush every second here)
+  const drifts = await readAll(driftTopic, { expected: 1, timeoutMs: 20_000 });
+  expect(drifts).toHaveLength(1);
+  expect(JSON.parse(drifts[0]!.value!)).toMatchObject({
+    connector: name, task: 0, topic, partition: 0, offset: ev.event - 1, detector: 'adwin', kind: 'drift', event: ev.event, action: 'inflate', time: ev.time,
+  });
+  // eslint-disable-next-line no-console
+  console.log(`[learn] SEA drift through Kafka, SCW-I + ADWIN/inflate: pre-drift ${pre.toFixed(3)}, drift detected at label ${ev.event}, recovered in ${rec} events`);
 });

@@ -20,7 +20,7 @@ import type { Logger } from '../../api';
 import type { FetchedBatch, GroupConsumer, GroupConsumerOptions, TopicPartition, TopicPartitionOffset } from '../port';
 import { decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscription, RANGE_PROTOCOL, rangeAssign } from './consumer-protocol';
 import { PartitionFetcher } from './fetcher';
-import { PlatformaticGroupMembership } from './group-membership';
+import { PlatformaticGroupMembership, type TransactionIdentity } from './group-membership';
 import { withSecurityReason } from './errors';
 import { baseOptions, fetchTuning, libraryGroupId, type ConnectionSecurity } from './options';
 
@@ -425,6 +425,11 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
   /** What a transactional producer needs to commit offsets for this member's group (KIP-447). */
   get groupMember(): { groupId: string; generationId: number; memberId: string; coordinatorId: number } {
     return { groupId: this.o.groupId, generationId: this.membership.generation, memberId: this.membership.memberId ?? '', coordinatorId: this.membership.coordinatorId };
+  }
+
+  /** Exactly-once: the offsets of the partitions this member owns, in the producer's transaction (one request). */
+  async commitInTransaction(producer: TransactionIdentity, offsets: TopicPartitionOffset[]): Promise<void> {
+    await this.membership.commitOffsetsInTransaction(producer, offsets.filter((o) => this.owned.has(key(o.topic, o.partition))));
   }
 
   async committed(partitions: TopicPartition[]): Promise<TopicPartitionOffset[]> {

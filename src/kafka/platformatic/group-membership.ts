@@ -13,7 +13,7 @@
  * the session timeout, the member counts its membership as lost (onLost): the group has moved its
  * work elsewhere by then.
  */
-import { Connection, FindCoordinatorKeyTypes, findCoordinatorV6, heartbeatV4, joinGroupV9, leaveGroupV5, offsetCommitV8, offsetFetchV8, syncGroupV5 } from '@platformatic/kafka';
+import { Connection, FindCoordinatorKeyTypes, findCoordinatorV6, heartbeatV4, joinGroupV9, leaveGroupV5, offsetCommitV8, offsetFetchV8, syncGroupV5, txnOffsetCommitV4 } from '@platformatic/kafka';
 import type { Logger } from '../../api';
 import type { GroupMembership, GroupMembershipOptions, TopicPartitionOffset } from '../port';
 import { hasApiError } from './errors';
@@ -29,6 +29,9 @@ function parseServer(s: string): Endpoint {
 }
 
 class RejoinNeeded extends Error {}
+
+/** The transactional producer whose open transaction carries the offsets. */
+export interface TransactionIdentity { transactionalId: string; producerId: bigint; producerEpoch: number }
 
 export class PlatformaticGroupMembership implements GroupMembership {
   private stopped = false;
@@ -120,6 +123,31 @@ export class PlatformaticGroupMembership implements GroupMembership {
     const c = await this.heartbeatConnectionFor();
     try {
       await offsetCommitV8.api.async(c, this.o.groupId, this.generation, this.memberId, null, [...byTopic].map(([name, partitions]) => ({ name, partitions })));
+    } catch (e) {
+      if (hasApiError(e as Error, 'NOT_COORDINATOR') || hasApiError(e as Error, 'COORDINATOR_NOT_AVAILABLE')) this.coordinator = undefined;
+      throw e;
+    }
+  }
+
+  /**
+   * Exactly-once (KIP-447): the offsets of every partition in one TxnOffsetCommit, inside the
+   * producer's open transaction (AddOffsetsToTxn already sent) and fenced by this member's
+   * generation. The library sends one request per partition, one after another, which a commit
+   * every 100 ms pays on every partition the task owns.
+   */
+  async commitOffsetsInTransaction(producer: TransactionIdentity, offsets: readonly TopicPartitionOffset[]): Promise<void> {
+    if (offsets.length === 0) return;
+    if (this.memberId === null || this.generation < 0) throw new Error(`not a member of group ${this.o.groupId} (rejoining)`);
+    const byTopic = new Map<string, { partitionIndex: number; committedOffset: bigint; committedLeaderEpoch: number; committedMetadata: string }[]>();
+    for (const o of offsets) {
+      const list = byTopic.get(o.topic) ?? [];
+      list.push({ partitionIndex: o.partition, committedOffset: BigInt(o.offset), committedLeaderEpoch: -1, committedMetadata: '' });
+      byTopic.set(o.topic, list);
+    }
+    const c = await this.heartbeatConnectionFor();
+    try {
+      await txnOffsetCommitV4.api.async(c, producer.transactionalId, this.o.groupId, producer.producerId, producer.producerEpoch, this.generation, this.memberId, null,
+        [...byTopic].map(([name, partitions]) => ({ name, partitions })));
     } catch (e) {
       if (hasApiError(e as Error, 'NOT_COORDINATOR') || hasApiError(e as Error, 'COORDINATOR_NOT_AVAILABLE')) this.coordinator = undefined;
       throw e;

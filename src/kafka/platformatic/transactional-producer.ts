@@ -189,18 +189,11 @@ export class PlatformaticTransactionalProducer implements TransactionalProducer 
     if (!(consumer instanceof PlatformaticGroupConsumer)) throw new Error('exactly-once needs the consumer of the same client');
     const c = consumer.groupMember;
     const tx = await this.transaction();
-    await tx.addConsumer(c as never); // the library reads only its groupId
-    // one TxnOffsetCommit per partition, one after another (the library folds concurrent ones into one)
-    for (const o of offsets) {
-      const message = {
-        topic: o.topic,
-        partition: o.partition,
-        // the library commits `offset + 1`: the last record processed
-        offset: BigInt(o.offset) - 1n,
-        metadata: { consumer: { groupId: c.groupId, generationId: c.generationId, memberId: c.memberId, coordinatorId: c.coordinatorId } },
-      };
-      await tx.addOffset(message as never);
-    }
+    await tx.addConsumer(c as never); // AddOffsetsToTxn (the library reads only the group id)
+    const producerId = this.producer.producerId;
+    const producerEpoch = this.producer.producerEpoch;
+    if (producerId === undefined || producerEpoch === undefined) throw new Error(`The transactional producer ${this.d.transactionalId} has no producer id`);
+    await consumer.commitInTransaction({ transactionalId: this.d.transactionalId, producerId, producerEpoch }, offsets);
   }
 
   async commit(): Promise<void> {

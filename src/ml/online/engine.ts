@@ -16,6 +16,7 @@
  */
 import { ClassificationMetrics, RegressionMetrics, type ClassificationMetricsState, type RegressionMetricsState, type ClassificationReport, type RegressionReport } from './metrics';
 import { LinearOnlineLearner } from './learner';
+import { DriftAdaptiveLearner, type DriftAdaptiveState, type DriftConfig, type DriftEvent, type DriftStatus } from './drift/adaptive';
 import type { Label, LearnerConfig, LearnerState, OnlineLearner, Prediction, ResolvedConfig } from './types';
 
 export interface EngineOptions {
@@ -26,6 +27,8 @@ export interface EngineOptions {
   maxPending: number;
   /** entries older than stream time − ttl expire; 0 = never */
   ttlMs: number;
+  /** drift detection and adaptation; none when left out */
+  drift?: DriftConfig;
 }
 
 export interface PendingEvent {
@@ -98,6 +101,15 @@ export interface LearnOutcome {
   updated: boolean;
   /** the model's prediction for the same x after the update */
   corrected: Prediction;
+  /** set when this label raised a drift warning or a drift */
+  drift?: DriftNotice;
+}
+
+/** A warning or drift with what the windowed metric was just before this label. */
+export interface DriftNotice extends DriftEvent {
+  detector: string;
+  /** windowed accuracy (regression: MAE) over the labels before this one; null without a window */
+  windowedBefore: number | null;
 }
 
 export type FeedbackOutcome = LearnOutcome | { status: 'waiting' };
@@ -111,6 +123,8 @@ export interface EngineState {
   streamTime: number;
   seq: number;
   options: { window: number; maxPending: number; ttlMs: number };
+  /** drift detector state, present only while a detector runs (older checkpoints have none) */
+  drift?: DriftAdaptiveState;
 }
 
 export interface MetricsSnapshot {
@@ -127,7 +141,8 @@ export interface StoreChange {
 }
 
 export class LearnEngine {
-  readonly learner: LinearOnlineLearner;
+  /** the serving learner and, around it, drift detection (which may replace it) */
+  private readonly adaptive: DriftAdaptiveLearner;
   readonly counters: EngineCounters;
   private readonly metrics: ClassificationMetrics | RegressionMetrics;
   private readonly store = new Map<string, PendingEntry>();
@@ -144,7 +159,7 @@ export class LearnEngine {
     this.options = { window: opts.window, maxPending: opts.maxPending, ttlMs: opts.ttlMs };
     if (restored) {
       if (restored.format !== 'kappa-learn-engine' || restored.version !== 1) throw new Error('not a kappa-learn-engine v1 state');
-      this.learner = LinearOnlineLearner.fromState(restored.learner);
+      this.adaptive = new DriftAdaptiveLearner(LinearOnlineLearner.fromState(restored.learner), opts.drift, restored.drift ?? null);
       this.metrics = restored.metrics.kind === 'classification'
         ? ClassificationMetrics.fromState(restored.metrics)
         : RegressionMetrics.fromState(restored.metrics);
@@ -152,7 +167,7 @@ export class LearnEngine {
       this.streamTime = restored.streamTime === null ? -Infinity : restored.streamTime;
       this.seq = restored.seq;
     } else {
-      this.learner = new LinearOnlineLearner(opts.learner);
+      this.adaptive = new DriftAdaptiveLearner(new LinearOnlineLearner(opts.learner), opts.drift);
       const c = this.learner.config;
       this.metrics = c.task === 'regression' ? new RegressionMetrics(opts.window) : new ClassificationMetrics(c.classes as Label[], opts.window);
       this.counters = emptyCounters();
@@ -161,8 +176,23 @@ export class LearnEngine {
     this.labelByString = new Map((this.classes ?? []).map((l) => [String(l), l]));
   }
 
+  /** The learner that serves now (drift adaptation may have replaced the first one). */
+  get learner(): LinearOnlineLearner {
+    return this.adaptive.learner;
+  }
+
   get config(): Readonly<ResolvedConfig> {
     return this.learner.config;
+  }
+
+  /** Drift detection status (detector, action, counts, the last events); null when none runs. */
+  driftStatus(): DriftStatus | null {
+    return this.adaptive.enabled ? this.adaptive.status() : null;
+  }
+
+  /** Warnings and drifts detected so far, for metrics. */
+  get driftCounts(): { warnings: number; drifts: number } {
+    return { warnings: this.adaptive.warnings, drifts: this.adaptive.drifts };
   }
 
   get pendingCount(): number {
@@ -234,7 +264,8 @@ export class LearnEngine {
   }
 
   private learn(x: ArrayLike<number>, y: Label, served: Label | undefined, source: LearnOutcome['source']): LearnOutcome {
-    const info = this.learner.update(x, y);
+    const windowedBefore = this.adaptive.enabled ? this.windowedHeadline() : null;
+    const { info, event } = this.adaptive.update(x, y, this.counters.learned + 1, this.currentStreamTime);
     const shown = served ?? this.served(info.prediction);
     if (this.metrics instanceof ClassificationMetrics) this.metrics.add(y, shown);
     else this.metrics.add(y as number, shown as number);
@@ -246,7 +277,17 @@ export class LearnEngine {
     if (source === 'store') c.learnedFromStore++;
     else if (source === 'early-feedback') c.learnedFromEarlyFeedback++;
     else c.learnedFromFeedbackFeatures++;
-    return { status: 'learned', source, label: y, served: shown, loss: info.loss, mistake, updated: info.updated, corrected: this.learner.predict(x) };
+    const out: LearnOutcome = { status: 'learned', source, label: y, served: shown, loss: info.loss, mistake, updated: info.updated, corrected: this.learner.predict(x) };
+    if (event) out.drift = { ...event, detector: this.adaptive.settings.detector, windowedBefore };
+    return out;
+  }
+
+  /** Windowed accuracy (regression: MAE) now, or null without a window or labels. */
+  private windowedHeadline(): number | null {
+    if (this.metrics.window === 0) return null;
+    const w = this.metrics.windowed() as ClassificationReport & RegressionReport;
+    const v = this.config.task === 'regression' ? w.mae : w.accuracy;
+    return Number.isFinite(v) ? v : null;
   }
 
   /** An unlabeled event: predict, remember, and learn at once when its feedback already waits. */
@@ -303,6 +344,7 @@ export class LearnEngine {
       streamTime: Number.isFinite(this.streamTime) ? this.streamTime : (null as unknown as number),
       seq: this.seq,
       options: { ...this.options },
+      ...(this.adaptive.enabled ? { drift: this.adaptive.toState()! } : {}),
     };
   }
 

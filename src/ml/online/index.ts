@@ -11,3 +11,7 @@ export type { DriftingStream, StreamSample } from './streams';
 export { normalCdf, normalQuantile } from './normal';
 export { prequentialClassification } from './prequential';
 export { encodeF64, decodeF64 } from './encoding';
+export { Adwin, Ddm, PageHinkley, createDetector, detectorFromState } from './drift';
+export type { DetectorKind, DetectorSignal, DriftDetector } from './drift';
+export { DriftAdaptiveLearner, createAdaptiveLearner, resolveDriftConfig } from './drift/adaptive';
+export type { DriftConfig, DriftEvent, DriftStatus, ActionTaken } from './drift/adaptive';

@@ -13,13 +13,14 @@
  */
 import {
   ConfigException, Struct,
-  type ConfigDef, type ConfigMap, type Header, type Logger, type PluginKafka, type ProducedRecord, type SinkRecord,
+  type ConfigDef, type ConfigMap, headerText, type Logger, type PluginKafka, type ProducedRecord, type SinkRecord,
   type Transformation, type TransformationContext, type TransformationDescriptor,
 } from '../../api';
 import { BUILTIN_PLUGIN_VERSION } from '../../api/version';
 import { parseConfigOrThrow, type ParsedConfig } from '../../config/parse';
-import { LearnEngine, type EngineState, type PendingEntry, type LearnOutcome, type StoreChange } from './engine';
+import { LearnEngine, type DriftNotice, type EngineState, type PendingEntry, type LearnOutcome, type StoreChange } from './engine';
 import { resolveConfig } from './learner';
+import { resolveDriftConfig, type DriftConfig, type DriftStatus } from './drift/adaptive';
 import { buildModelVersionMessage, sanitizeModelId, type LinearModelVersion } from './model-message';
 import { learnerRegistry, type LearnerHandle } from './registry';
 import type { Algorithm, BiasMode, CovarianceMode, Label, LearnerConfig, MulticlassMode, Prediction, Task } from './types';
@@ -69,6 +70,19 @@ export const learnConfigDef: ConfigDef = [
   str('model.topic', 'kappa-models', 'Model-control topic for published linear model versions; empty to disable.'),
   str('model.id', '', 'Model id of published versions; default the connector name.'),
   { name: 'publish.every.updates', type: 'INT', default: 1000, importance: 'MEDIUM', documentation: 'Publish the weights every N learned labels; 0 = only on demand (REST).', validator: atLeast(0) },
+  { ...str('drift.detector', 'none', 'Drift detector fed the learner\'s prequential error: none, adwin, ddm (classification only) or page_hinkley. Recommended for AROW/SCW: adwin (delta 0.002) with drift.action=inflate.'), validator: oneOf('none', 'adwin', 'ddm', 'page_hinkley') },
+  { ...str('drift.action', '', 'What a detected drift does: none, reset (a fresh learner), inflate (AROW/SCW: covariance back to a·I, means kept), background (a fresh learner trains from the warning or detection on and takes over when it is more accurate). Default: none without a detector, else inflate for AROW/SCW and reset for the others.'), validator: oneOf('none', 'reset', 'inflate', 'background') },
+  { name: 'drift.adwin.delta', type: 'DOUBLE', default: 0.002, importance: 'LOW', documentation: 'ADWIN confidence δ (0 < δ < 1): smaller means fewer false alarms and later detection.' },
+  { name: 'drift.ddm.warning.level', type: 'DOUBLE', default: 2, importance: 'LOW', documentation: 'DDM warning when p + s >= p_min + level · s_min.' },
+  { name: 'drift.ddm.drift.level', type: 'DOUBLE', default: 3, importance: 'LOW', documentation: 'DDM drift when p + s >= p_min + level · s_min.' },
+  { name: 'drift.ddm.min.instances', type: 'INT', default: 30, importance: 'LOW', documentation: 'Labels DDM sees before it tests.', validator: atLeast(1) },
+  { name: 'drift.ph.delta', type: 'DOUBLE', default: 0.005, importance: 'LOW', documentation: 'Page-Hinkley δ: the rise of the error tolerated.' },
+  { name: 'drift.ph.threshold', type: 'DOUBLE', default: 50, importance: 'LOW', documentation: 'Page-Hinkley λ: a drift when the cumulative rise exceeds it.' },
+  { name: 'drift.ph.alpha', type: 'DOUBLE', default: 0.9999, importance: 'LOW', documentation: 'Page-Hinkley fading factor of the cumulative sum (1 = no fading).' },
+  { name: 'drift.ph.min.instances', type: 'INT', default: 30, importance: 'LOW', documentation: 'Labels Page-Hinkley sees before it tests.', validator: atLeast(1) },
+  { name: 'drift.inflate.mean.scale', type: 'DOUBLE', default: 1, importance: 'LOW', documentation: 'drift.action=inflate: the means are multiplied by this (1 keeps them, 0 forgets them).' },
+  { name: 'drift.background.window', type: 'INT', default: 100, importance: 'LOW', documentation: 'drift.action=background: labels over which the background learner must beat the foreground.', validator: atLeast(1) },
+  str('drift.topic', '', 'Topic that gets a JSON record per detected warning and drift; empty to disable.'),
 ];
 
 interface Settings {
@@ -93,6 +107,8 @@ interface Settings {
   modelTopic: string;
   modelId: string;
   publishEvery: number;
+  drift: DriftConfig;
+  driftTopic: string;
 }
 
 function parseClasses(list: string[]): Label[] {
@@ -138,6 +154,22 @@ export function parseLearnSettings(config: ConfigMap): Settings {
   } catch (e) {
     throw new ConfigException(`Invalid learner configuration: ${(e as Error).message}`);
   }
+  const detector = c['drift.detector'] as DriftConfig['detector'];
+  const cw = learner.algorithm === 'arow' || learner.algorithm === 'scw-i' || learner.algorithm === 'scw-ii';
+  const drift: DriftConfig = {
+    detector,
+    action: (c['drift.action'] as DriftConfig['action'] | '') || (detector === 'none' ? 'none' : cw ? 'inflate' : 'reset'),
+    adwin: { delta: c['drift.adwin.delta'] as number },
+    ddm: { warningLevel: c['drift.ddm.warning.level'] as number, driftLevel: c['drift.ddm.drift.level'] as number, minInstances: c['drift.ddm.min.instances'] as number },
+    pageHinkley: { delta: c['drift.ph.delta'] as number, threshold: c['drift.ph.threshold'] as number, alpha: c['drift.ph.alpha'] as number, minInstances: c['drift.ph.min.instances'] as number },
+    inflateMeanScale: c['drift.inflate.mean.scale'] as number,
+    backgroundWindow: c['drift.background.window'] as number,
+  };
+  try {
+    resolveDriftConfig(drift, resolveConfig(learner));
+  } catch (e) {
+    throw new ConfigException(`Invalid drift configuration: ${(e as Error).message}`);
+  }
   const feedbackBy = c['feedback.by'] as Settings['feedbackBy'];
   const feedbackTopics = new Set((c['feedback.topics'] as string[]).filter((s) => s !== ''));
   if (feedbackBy === 'topic' && feedbackTopics.size === 0) throw new ConfigException('feedback.by=topic needs feedback.topics');
@@ -163,6 +195,8 @@ export function parseLearnSettings(config: ConfigMap): Settings {
     modelTopic: c['model.topic'] as string,
     modelId: c['model.id'] as string,
     publishEvery: c['publish.every.updates'] as number,
+    drift,
+    driftTopic: c['drift.topic'] as string,
   };
 }
 
@@ -185,10 +219,6 @@ function fieldOf(value: unknown, name: string): unknown {
   return undefined;
 }
 
-function headerText(h: Header): string | null {
-  if (h.value === null) return null;
-  return typeof h.value === 'string' ? h.value : h.value.toString('utf8');
-}
 
 function asPlainMap(value: unknown): Record<string, unknown> {
   if (value instanceof Struct) return { ...value.values };
@@ -230,11 +260,17 @@ export class LearnTransform implements Transformation {
   private invalidRecords = 0;
   private restoredFrom: { epoch: number; pending: number; orphans: number } | null = null;
   private handle?: LearnerHandle;
+  /** drift records waiting for the checkpoint that covers their labels (then sent to drift.topic) */
+  private driftRecords: ProducedRecord[] = [];
   private publishing: Promise<unknown> = Promise.resolve();
 
   configure(config: ConfigMap): void {
     this.s = parseLearnSettings(config);
-    this.engine = new LearnEngine({ learner: this.s.learner, window: this.s.window, maxPending: this.s.maxPending, ttlMs: this.s.ttlMs });
+    this.engine = new LearnEngine(this.engineOptions());
+  }
+
+  private engineOptions() {
+    return { learner: this.s.learner, window: this.s.window, maxPending: this.s.maxPending, ttlMs: this.s.ttlMs, drift: this.s.drift };
   }
 
   get stateTopic(): string {
@@ -260,12 +296,14 @@ export class LearnTransform implements Transformation {
     }
     if (this.s.metricsTopic) await context.kafka.ensureTopic(this.s.metricsTopic, { partitions: 1 });
     if (this.s.modelTopic) await context.kafka.ensureTopic(this.s.modelTopic, { partitions: 1 });
+    if (this.s.driftTopic) await context.kafka.ensureTopic(this.s.driftTopic, { partitions: 1 });
     this.handle = {
       connector: this.connector,
       taskId: this.taskId,
       status: () => this.status(),
       model: () => this.engine.learner.toLinearModel(),
       publish: () => this.publishNow(),
+      drift: () => this.driftStatus(),
     };
     learnerRegistry.register(this.handle);
   }
@@ -317,7 +355,7 @@ export class LearnTransform implements Transformation {
           'Delete the state topic or set transforms.<alias>.state.topic to a new topic to start over.',
       );
     }
-    this.engine = new LearnEngine({ learner: this.s.learner, window: this.s.window, maxPending: this.s.maxPending, ttlMs: this.s.ttlMs }, cp.engine);
+    this.engine = new LearnEngine(this.engineOptions(), cp.engine);
     const entries: [string, PendingEntry][] = [];
     const stale: string[] = [];
     for (const [id, list] of pending) {
@@ -427,16 +465,60 @@ export class LearnTransform implements Transformation {
       if (label === undefined || label === null) throw new Error(`feedback record for ${id} has no ${s.labelField}`);
       const x = this.features(r.value);
       const outcome = this.engine.onFeedback(id, label, x, r.timestamp);
+      if (outcome.status === 'learned' && outcome.drift) this.noteDrift(r, outcome.drift);
       if (!s.emitFeedback || outcome.status !== 'learned') return null;
       return this.feedbackRecord(r, id, outcome);
     }
     const x = this.features(r.value);
     if (!x) throw new Error(`event ${id} has no features`);
     const outcome = this.engine.onEvent(id, x, r.timestamp);
+    if (outcome.learned?.drift) this.noteDrift(r, outcome.learned.drift);
     const value = asPlainMap(r.value);
     value[s.predictionField] = this.predictionValue(outcome.prediction);
     if (s.scoreField) value[s.scoreField] = this.scoreValue(outcome.prediction);
     return { ...r, valueSchema: null, value };
+  }
+
+  /** Queues the drift record of a warning or drift raised by the label in record `r`. */
+  private noteDrift(r: SinkRecord, d: DriftNotice): void {
+    if (d.kind === 'drift') {
+      this.log?.info(`${this.connector} task ${this.taskId}: ${d.detector} detected a drift at label ${d.event}; action ${d.action}`);
+    }
+    if (!this.s.driftTopic) return;
+    const regression = this.engine.config.task === 'regression';
+    const value = {
+      connector: this.connector,
+      task: this.taskId,
+      learner: `${this.connector}/${this.taskId}`,
+      topic: r.topic,
+      partition: r.kafkaPartition,
+      offset: r.kafkaOffset,
+      algorithm: this.engine.config.algorithm,
+      detector: d.detector,
+      kind: d.kind,
+      event: d.event,
+      time: d.time,
+      action: d.action,
+      window: this.s.window,
+      [regression ? 'windowedMaeBefore' : 'windowedAccuracyBefore']: d.windowedBefore,
+    };
+    this.driftRecords.push({ topic: this.s.driftTopic, key: Buffer.from(this.connector, 'utf8'), value: Buffer.from(JSON.stringify(value), 'utf8') });
+  }
+
+  /**
+   * Sends the queued drift records. They wait for the checkpoint that covers their labels: records
+   * replayed after a crash raise the same drifts again (the learner is deterministic), and sending
+   * only what a checkpoint covers keeps them from being sent twice.
+   */
+  private async flushDriftRecords(): Promise<void> {
+    if (this.driftRecords.length === 0 || !this.kafka) return;
+    const batch = this.driftRecords;
+    try {
+      await this.kafka.send(batch);
+      this.driftRecords = this.driftRecords.slice(batch.length);
+    } catch (e) {
+      this.log?.warn(`could not write ${batch.length} drift records to ${this.s.driftTopic}: ${(e as Error).message}; the next commit tries again`);
+    }
   }
 
   private predictionValue(p: Prediction): Label {
@@ -464,7 +546,12 @@ export class LearnTransform implements Transformation {
   }
 
   async preCommit(offsets: readonly { topic: string; partition: number; offset: number }[]): Promise<void> {
-    if (!this.s.stateEnabled || !this.kafka) return;
+    if (!this.kafka) return;
+    if (this.s.stateEnabled) await this.checkpointIfChanged(offsets);
+    await this.flushDriftRecords();
+  }
+
+  private async checkpointIfChanged(offsets: readonly { topic: string; partition: number; offset: number }[]): Promise<void> {
     for (const o of offsets) {
       const k = posKey(o.topic, o.partition);
       const cur = this.positions.get(k);
@@ -557,7 +644,18 @@ export class LearnTransform implements Transformation {
         ? { topic: this.stateTopic, epoch: this.epoch, lastCheckpoint: this.lastCheckpoint, restoredFrom: this.restoredFrom, offsets: [...this.positions.values()] }
         : null,
       publication: { topic: this.s.modelTopic || null, modelId: this.modelId, everyUpdates: this.s.publishEvery, last: this.published, lastAt: this.lastPublishedAt, count: this.publishedCount },
+      drift: this.driftStatus(),
     };
+  }
+
+  /** The `drift` field of the status: detector, action, counts and the last 50 events. */
+  driftStatus(): DriftStatus {
+    return this.engine.driftStatus() ?? { detector: 'none', action: 'none', warnings: 0, drifts: 0, events: [] };
+  }
+
+  /** For metrics: warnings and drifts detected by this task's learner (they survive restarts). */
+  get driftCounts(): { warnings: number; drifts: number } {
+    return this.engine.driftCounts;
   }
 
 

@@ -180,6 +180,26 @@ export class LinearOnlineLearner implements OnlineLearner {
     return { weights: this.W.slice(), intercepts: this.b.slice(), covariance: this.cov ? this.cov.slice() : null, rows: this.K, dim: this.D };
   }
 
+  /**
+   * Gives an AROW/SCW learner its initial confidence back after a concept change: every covariance
+   * block becomes a·I again, as at construction, and the means (and intercepts) are multiplied by
+   * `meanScale` (1 keeps what was learnt as the starting point, 0 forgets it). The scaler and the
+   * counters stay. Learners without a covariance refuse: for them only a reset makes sense.
+   */
+  restoreConfidence(meanScale: number): void {
+    if (!this.cov) throw new Error(`algorithm '${this.config.algorithm}' has no covariance to restore (AROW/SCW only)`);
+    if (!(meanScale >= 0 && meanScale <= 1)) throw new Error(`meanScale must be in [0, 1], got ${meanScale}`);
+    const full = this.config.covariance === 'full';
+    this.cov.fill(0);
+    for (let k = 0; k < this.cov.length / this.covBlock; k++) {
+      for (let i = 0; i < this.D; i++) this.cov[k * this.covBlock + (full ? i * this.D + i : i)] = this.config.a;
+    }
+    if (meanScale !== 1) {
+      for (let i = 0; i < this.W.length; i++) this.W[i] = (this.W[i] as number) * meanScale;
+      for (let i = 0; i < this.b.length; i++) this.b[i] = (this.b[i] as number) * meanScale;
+    }
+  }
+
   // ---- features and scores ------------------------------------------------------------------
 
   /** Fill this.z with the learner's view of x (standardised, bias feature appended). */

@@ -2,6 +2,7 @@
  * Process-wide directory of running learning transforms, so the REST API can read their metrics
  * and trigger a model publication. A transform registers itself in `open` and leaves in `close`.
  */
+import type { DriftStatus } from './drift/adaptive';
 
 /** What the REST API can ask a running learner. */
 export interface LearnerHandle {
@@ -13,6 +14,11 @@ export interface LearnerHandle {
   model(): unknown;
   /** publishes the current weights on the model-control topic now; resolves to the message sent */
   publish(): Promise<Record<string, unknown>>;
+  /**
+   * drift detection: detector, action, warning and drift counts, the last 50 events (the `drift`
+   * field of the status; a small answer for metrics scrapes)
+   */
+  drift(): DriftStatus | Promise<DriftStatus>;
 }
 
 const handles = new Map<string, Map<number, LearnerHandle>>();

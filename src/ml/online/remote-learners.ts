@@ -4,6 +4,7 @@
  * the learner's status, weights or a publication.
  */
 import type { Channel } from '../../runtime/threads/channel';
+import type { DriftStatus } from './drift/adaptive';
 import { learnerRegistry, observeLearners, type LearnerHandle } from './registry';
 
 interface LearnerRef { connector: string; taskId: number }
@@ -22,6 +23,7 @@ export function exposeLearners(channel: Channel): void {
   channel.handle('learner.status', (r: LearnerRef) => find(r).status());
   channel.handle('learner.model', (r: LearnerRef) => find(r).model());
   channel.handle('learner.publish', (r: LearnerRef) => find(r).publish());
+  channel.handle('learner.drift', (r: LearnerRef) => find(r).drift());
 }
 
 /** Main thread: register the learners one task thread announces; forget them when it is gone. */
@@ -33,6 +35,7 @@ export function followThreadLearners(channel: Channel): { close(): void } {
     status: () => channel.request<Record<string, unknown>>('learner.status', r),
     model: () => channel.request('learner.model', r),
     publish: () => channel.request<Record<string, unknown>>('learner.publish', r),
+    drift: () => channel.request<DriftStatus>('learner.drift', r),
   });
   channel.on('learner.registered', (r: LearnerRef) => {
     const h = remote(r);

@@ -72,6 +72,9 @@ export class SEAStream implements DriftingStream {
  * with probability `sigma` dir_i reverses (dir_i starts at +1). Draw order per sample: x_0..x_{d-1},
  * noise uniform, then one uniform per drifting weight for the reversal.
  * Defaults: d = 10, noise 0.05, nDriftFeatures 2, magChange 0.001, sigma 0.1.
+ * Abrupt drift: `drifts` lists {at, seed}; right before sample index `at` all d weights are drawn
+ * anew as U[0,1] from their own Mulberry32(seed), so the sample stream's draws are not shifted
+ * (an abrupt rotation of the hyperplane; with magChange 0 it is the only change).
  */
 export class HyperplaneStream implements DriftingStream {
   readonly nFeatures: number;
@@ -84,8 +87,17 @@ export class HyperplaneStream implements DriftingStream {
   private readonly nDrift: number;
   private readonly mag: number;
   private readonly sigma: number;
+  private readonly drifts: { at: number; seed: number }[];
 
-  constructor(opts: { seed: number; nFeatures?: number; noise?: number; nDriftFeatures?: number; magChange?: number; sigma?: number }) {
+  constructor(opts: {
+    seed: number;
+    nFeatures?: number;
+    noise?: number;
+    nDriftFeatures?: number;
+    magChange?: number;
+    sigma?: number;
+    drifts?: { at: number; seed: number }[];
+  }) {
     this.nFeatures = opts.nFeatures ?? 10;
     this.noise = opts.noise ?? 0.05;
     this.nDrift = Math.min(opts.nDriftFeatures ?? 2, this.nFeatures);
@@ -95,10 +107,16 @@ export class HyperplaneStream implements DriftingStream {
     this.weights = new Float64Array(this.nFeatures);
     for (let i = 0; i < this.nFeatures; i++) this.weights[i] = this.rng.next();
     this.dir = new Float64Array(this.nFeatures).fill(1);
+    this.drifts = [...(opts.drifts ?? [])].sort((a, b) => a.at - b.at);
   }
 
   next(): StreamSample {
     const d = this.nFeatures;
+    for (const change of this.drifts) {
+      if (change.at !== this.position) continue;
+      const rng = new Mulberry32(change.seed);
+      for (let i = 0; i < d; i++) this.weights[i] = rng.next();
+    }
     const x = new Float64Array(d);
     let s = 0;
     let wsum = 0;

@@ -16,7 +16,7 @@
  * type, unknown or retired model) becomes an Error for the error path (errors.tolerance, DLQ).
  */
 import {
-  ConfigException, DataException, Struct,
+  ConfigException, DataException, Struct, headerText,
   type ConfigDef, type ConfigMap, type Header, type Schema, type SinkRecord, type Transformation,
   type TransformationContext, type TransformationDescriptor,
 } from '../../api';
@@ -172,8 +172,8 @@ export class Score implements Transformation {
     if (this.idHeader) {
       let found: Header | undefined;
       for (const h of r.headers) if (h.key === this.idHeader) found = h; // the last one wins
-      if (!found || found.value === null) return new DataException(`record ${recordTag(r)} has no header '${this.idHeader}' naming its model`);
-      const id = found.value.toString();
+      const id = found ? headerText(found) : null;
+      if (id === null) return new DataException(`record ${recordTag(r)} has no header '${this.idHeader}' naming its model`);
       return id === '' ? new DataException(`record ${recordTag(r)} has an empty header '${this.idHeader}'`) : id;
     }
     const v = readPath(r.value, this.idField!);

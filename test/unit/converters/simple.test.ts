@@ -54,7 +54,7 @@ describe('SimpleHeaderConverter', () => {
   it('strings in and out', () => {
     const c = new SimpleHeaderConverter();
     c.configure({}, false);
-    expect(c.toConnectData('t', Buffer.from('v'))).toEqual({ schema: Schemas.OPTIONAL_STRING, value: 'v' });
+    expect(c.toConnectData('t', Buffer.from('v'))).toEqual({ schema: Schemas.STRING, value: 'v' });
     expect(c.toConnectData('t', null)).toEqual({ schema: null, value: null });
     expect(c.fromConnectData('t', null, 'v')).toEqual(Buffer.from('v'));
     expect(c.fromConnectData('t', null, 7)).toEqual(Buffer.from('7'));

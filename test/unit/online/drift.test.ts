@@ -39,6 +39,7 @@ describe('SEA abrupt drift: windowed accuracy recovery', () => {
     if (process.env.ONLINE_REPORT) console.log('PA-I recovery', JSON.stringify(results));
   });
 
+  // With drift detection and covariance inflation it does recover: test/unit/online/drift-adaptation.test.ts
   it('SCW-I adapts far more slowly (its covariance has shrunk): a known limitation, documented', () => {
     const r = recovery({ algorithm: 'scw-i', task: 'binary', nFeatures: 3 }, 1);
     if (process.env.ONLINE_REPORT) console.log('SCW-I recovery', JSON.stringify(r));

@@ -94,17 +94,19 @@ describe('headers', () => {
     expect(run(smt('DropHeaders', { headers: 'a' }), rec({ headers: h }))!.headers.map((x) => x.key)).toEqual(['b']);
     expect(() => smt('DropHeaders', { headers: '' })).toThrow('Empty list');
   });
-  it('InsertHeader', () => {
-    expect(run(smt('InsertHeader', { header: 'env', 'value.literal': 'prod' }), rec({ headers: h }))!.headers).toEqual([...h, { key: 'env', value: 'prod' }]);
+  it('InsertHeader: the literal typed as Connect\'s Values.parseString types it', () => {
+    expect(run(smt('InsertHeader', { header: 'env', 'value.literal': 'prod' }), rec({ headers: h }))!.headers).toEqual([...h, { key: 'env', schema: Schemas.STRING, value: 'prod' }]);
+    expect(run(smt('InsertHeader', { header: 'n', 'value.literal': '42' }), rec())!.headers).toEqual([{ key: 'n', schema: Schemas.INT8, value: 42 }]);
   });
   it('HeaderFrom move (schemaful) and copy (schemaless)', () => {
     const s = structSchema([['id', Schemas.INT32], ['trace', Schemas.STRING]]);
     const out = run(smt('HeaderFrom$Value', { fields: 'trace,id', headers: 'h_trace,h_id', operation: 'move' }), rec({ valueSchema: s, value: new Struct(s, { id: 1, trace: 't1' }) }))!;
     expect(names(out.valueSchema)).toEqual([]);
-    expect(out.headers).toEqual([{ key: 'h_trace', value: 't1' }, { key: 'h_id', value: '1' }]);
+    // as Connect: each header carries the field's value and schema
+    expect(out.headers).toEqual([{ key: 'h_trace', schema: Schemas.STRING, value: 't1' }, { key: 'h_id', schema: Schemas.INT32, value: 1 }]);
     const copy = run(smt('HeaderFrom$Key', { fields: 'k', headers: 'hk', operation: 'copy' }), rec({ key: { k: 'v' } }))!;
     expect(copy.key).toEqual({ k: 'v' });
-    expect(copy.headers).toEqual([{ key: 'hk', value: 'v' }]);
+    expect(copy.headers).toEqual([{ key: 'hk', schema: null, value: 'v' }]);
     expect(() => smt('HeaderFrom$Value', { fields: 'a,b', headers: 'x', operation: 'copy' })).toThrow("'fields' config must have the same number of elements as 'headers' config.");
     expect(() => smt('HeaderFrom$Value', { fields: 'a', headers: 'x', operation: 'swap' })).toThrow('String must be one of: move, copy');
   });
