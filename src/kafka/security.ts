@@ -45,6 +45,11 @@ const PLAIN_MODULE = 'org.apache.kafka.common.security.plain.PlainLoginModule';
 /** keys whose values are secrets: never echoed */
 const SECRET_KEYS = new Set(['sasl.jaas.config', 'ssl.truststore.password', 'ssl.keystore.password', 'ssl.key.password', 'ssl.keystore.key']);
 
+/** Whether a client property (prefix removed) holds a secret: its value is never shown. */
+export function isSecretClientKey(key: string): boolean {
+  return SECRET_KEYS.has(key);
+}
+
 /** Whether a client property belongs to security (the keys this module reads or refuses). */
 export function isSecurityKey(key: string): boolean {
   return key === 'security.protocol' || key.startsWith('sasl.') || key.startsWith('ssl.');

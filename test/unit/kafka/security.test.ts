@@ -9,7 +9,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
 import * as forge from 'node-forge';
+import { validateConnectorConfig } from '../../../src/config/connector-config';
 import { compileWorkerConfig } from '../../../src/config/worker-config';
+import { builtinPlugins } from '../../../src/plugins/builtins';
+import { PluginRegistry } from '../../../src/plugins/registry';
 import { isRetriableKafkaError, securityFailure, withSecurityReason } from '../../../src/kafka/platformatic/errors';
 import { KafkaSecurityError } from '../../../src/kafka/port';
 import { parseJaasConfig, resolveKafkaSecurity } from '../../../src/kafka/security';
@@ -237,6 +240,20 @@ describe('the worker config checks every client role at start-up', () => {
     expect(Object.keys(config.securityProps).sort()).toEqual(['sasl.jaas.config', 'sasl.mechanism', 'security.protocol', 'ssl.truststore.certificates']);
     expect(() => compileWorkerConfig({ ...base, ...saslSsl(), 'producer.ssl.truststore.type': 'JKS' })).toThrow('for configuration producer.ssl.truststore.type: JKS stores cannot be read');
     expect(() => compileWorkerConfig({ ...base, 'admin.security.protocol': 'SASL_SSL', 'admin.sasl.mechanism': 'PLAIN' })).toThrow('for configuration admin.sasl.jaas.config: is required');
+  });
+});
+
+describe('connector overrides refused by the override policy', () => {
+  it('are reported with their secrets hidden', () => {
+    const report = validateConnectorConfig({
+      'connector.class': 'FileStreamSink', topics: 'in', file: '/tmp/out',
+      'consumer.override.sasl.jaas.config': jaas(), 'producer.override.ssl.key.password': SECRET, 'consumer.override.sasl.mechanism': 'PLAIN',
+    }, new PluginRegistry(builtinPlugins()), { overridePolicy: 'None' });
+    const refused = report.values.filter((v) => v.errors.some((e) => e.includes("policy does not allow")));
+    expect(refused.map((v) => [v.name, v.value])).toEqual([
+      ['consumer.override.sasl.jaas.config', '[hidden]'], ['producer.override.ssl.key.password', '[hidden]'], ['consumer.override.sasl.mechanism', 'PLAIN'],
+    ]);
+    expect(JSON.stringify(report)).not.toContain('s3cret');
   });
 });
 
