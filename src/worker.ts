@@ -28,6 +28,7 @@ export class Worker {
       bootstrapServers: config.bootstrapServers,
       clientId: `connect-${config.groupId}`,
       logger: this.logs.logger('io.kappa.connect.kafka'),
+      securityProps: { ...config.securityProps },
       consumerProps: { ...config.consumerProps },
       producerProps: { ...config.producerProps },
       adminProps: { ...config.adminProps },

@@ -7,6 +7,7 @@
 import type { ConfigDef, ConfigKey, ConfigMap, PluginType } from '../api';
 import type { PluginRegistry } from '../plugins/registry';
 import { parseConfig, parseValue, validators, type ParsedConfig } from './parse';
+import { isSecretClientKey } from '../kafka/security';
 
 const COMMON = 'Common';
 const TRANSFORMS = 'Transforms';
@@ -238,7 +239,8 @@ export function validateConnectorConfig(given: Readonly<Record<string, string | 
       const message = `The '${overridePolicy}' policy does not allow '${m[2]}' to be overridden in the connector configuration.`;
       const r = report(key);
       if (r) r.errors.push(message);
-      else reports.push({ key: null, name: key, value: config[key] ?? null, errors: [message] });
+      // a refused override may still be a password: shown hidden, as Connect shows PASSWORD values
+      else reports.push({ key: null, name: key, value: isSecretClientKey(m[2]!) ? '[hidden]' : config[key] ?? null, errors: [message] });
     }
   }
 

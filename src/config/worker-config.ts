@@ -4,6 +4,7 @@
  */
 import { ConfigException, type ConfigDef } from '../api';
 import type { KafkaClientKind } from '../kafka/port';
+import { resolveKafkaSecurity, securityPropsOf } from '../kafka/security';
 import { parseConfig, withPrefix, validators } from './parse';
 
 const def: ConfigDef = [
@@ -83,6 +84,8 @@ export interface WorkerConfig {
   readonly rebalanceTimeoutMs: number;
   readonly scheduledRebalanceMaxDelayMs: number;
   readonly clientOverridePolicy: 'All' | 'None' | 'Principal';
+  /** the top-level `security.protocol`, `sasl.*`, `ssl.*` settings: every Kafka client of the worker uses them */
+  readonly securityProps: Readonly<Record<string, string>>;
   /** worker-wide `consumer.*`, `producer.*`, `admin.*` client settings, prefix removed */
   readonly consumerProps: Readonly<Record<string, string>>;
   readonly producerProps: Readonly<Record<string, string>>;
@@ -160,6 +163,7 @@ export function compileWorkerConfig(raw: Record<string, string>): WorkerConfig {
     rebalanceTimeoutMs: values['rebalance.timeout.ms'] as number,
     scheduledRebalanceMaxDelayMs: values['scheduled.rebalance.max.delay.ms'] as number,
     clientOverridePolicy: ({ all: 'All', none: 'None', principal: 'Principal' } as const)[(values['connector.client.config.override.policy'] as string).toLowerCase() as 'all' | 'none' | 'principal'],
+    securityProps: Object.freeze(securityPropsOf(raw)),
     consumerProps: Object.freeze(withPrefix(raw, 'consumer.')),
     producerProps: Object.freeze(withPrefix(raw, 'producer.')),
     adminProps: Object.freeze(withPrefix(raw, 'admin.')),
@@ -169,6 +173,11 @@ export function compileWorkerConfig(raw: Record<string, string>): WorkerConfig {
     maxTasksPerConnector: values['kappa.connector.tasks.max.limit'] as number,
     maxConnectorConfigBytes: values['kappa.connector.config.max.bytes'] as number,
   };
+  // Kafka security settings are checked now (files read, JAAS parsed, key passwords tried), so a
+  // mistake stops the worker with the key named instead of showing as a broker that never answers
+  for (const role of ['consumer', 'producer', 'admin'] as const) {
+    resolveKafkaSecurity([{ prefix: '', props: config.securityProps }, { prefix: `${role}.`, props: config[`${role}Props`] }]);
+  }
   return Object.freeze(config);
 }
 

@@ -19,6 +19,12 @@ export interface KafkaClientOptions {
   bootstrapServers: string[];
   clientId: string;
   logger: Logger;
+  /**
+   * the worker's top-level `security.protocol`, `sasl.*` and `ssl.*` settings: every client of the
+   * worker uses them, under its role's own `consumer.*`/`producer.*`/`admin.*` security settings and a
+   * connector's overrides (src/kafka/security.ts)
+   */
+  securityProps?: Record<string, string>;
   /** worker-wide `consumer.*`, `producer.*`, `admin.*` client settings (Java client names) */
   consumerProps?: Record<string, string>;
   producerProps?: Record<string, string>;
@@ -324,6 +330,15 @@ export function requestShareLimit(producerProps: Readonly<Record<string, string>
 
 /** The default idle timeout of `KafkaClient.readPartition`. */
 export const DEFAULT_READ_IDLE_TIMEOUT_MS = 60_000;
+
+/**
+ * Kafka refused this client's credentials, or the broker's TLS certificate failed the check: a
+ * retry cannot help, the configuration (src/kafka/security.ts) must change.
+ */
+export class KafkaSecurityError extends Error {
+  override name = 'KafkaSecurityError';
+  readonly retriable = false;
+}
 
 /** An error the caller may retry after a while: the broker or a leader is not reachable right now. */
 export class KafkaUnavailableError extends Error {

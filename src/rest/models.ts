@@ -58,6 +58,10 @@ export function modelRoutes(routes: RouteTable, deps: ServerDeps, app?: FastifyI
     bootstrapServers: deps.config.bootstrapServers,
     clientId: `connect-${deps.config.groupId}-models`,
     logger: deps.logs.logger('io.kappa.connect.rest.models'),
+    securityProps: { ...deps.config.securityProps },
+    consumerProps: { ...deps.config.consumerProps },
+    producerProps: { ...deps.config.producerProps },
+    adminProps: { ...deps.config.adminProps },
   }));
   const start = () => (starting ??= (async () => {
     const k = client();

@@ -6,7 +6,7 @@
  */
 import type { Logger } from '../api';
 import type { WorkerConfig } from '../config/worker-config';
-import type { KafkaClient, TopicReader } from '../kafka/port';
+import { KafkaSecurityError, type KafkaClient, type TopicReader } from '../kafka/port';
 import { ConfigStore } from './config-store';
 import { StatusStore } from './status-store';
 
@@ -62,7 +62,8 @@ export class ClusterState {
         await this.reader.readToEnd();
         return;
       } catch (e) {
-        if (this.stopped || attempt >= 30) throw e;
+        // refused credentials will not be accepted on a later attempt
+        if (this.stopped || attempt >= 30 || e instanceof KafkaSecurityError) throw e;
         await sleep(Math.min(2000, 100 * attempt));
       }
     }

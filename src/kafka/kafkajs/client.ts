@@ -17,6 +17,7 @@ import {
 } from '../port';
 import { followerPluginKafka } from '../plugin-kafka';
 import { describeTopicErrors } from '../topic-errors';
+import { isSecurityKey, resolveKafkaSecurity, type KafkaSecurity } from '../security';
 
 /**
  * Retries an admin call on retriable broker errors (a fresh topic whose leader is not elected
@@ -64,6 +65,19 @@ function consumerTuning(props: Record<string, string> = {}) {
   };
 }
 
+/** kafkajs's `ssl` and `sasl` settings for a resolved security configuration. */
+function kafkajsSecurity(security: KafkaSecurity): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+  const out: Pick<KafkaConfig, 'ssl' | 'sasl'> = {};
+  if (security.tls) out.ssl = security.tls;
+  const sasl = security.sasl;
+  if (sasl) {
+    out.sasl = sasl.mechanism === 'PLAIN' ? { mechanism: 'plain', username: sasl.username, password: sasl.password }
+      : sasl.mechanism === 'SCRAM-SHA-256' ? { mechanism: 'scram-sha-256', username: sasl.username, password: sasl.password }
+      : { mechanism: 'scram-sha-512', username: sasl.username, password: sasl.password };
+  }
+  return out;
+}
+
 function compact<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
@@ -89,6 +103,9 @@ function toKafkajsMessages(messages: readonly OutgoingMessage[]) {
 export class KafkajsClient implements KafkaClient {
   readonly kind = 'kafkajs' as const;
   private readonly kafka: Kafka;
+  private readonly baseConfig: KafkaConfig;
+  /** kafkajs instances of the other security configurations in use (a role's or a connector's own), by configuration */
+  private readonly kafkaBySecurity = new Map<string, Kafka>();
   private admin?: Admin;
   private adminConnecting?: Promise<Admin>;
   private sharedProducer?: Producer;
@@ -110,13 +127,36 @@ export class KafkajsClient implements KafkaClient {
         if (level <= logLevel.WARN) log.debug(`kafkajs: ${message}`, extra);
       },
     };
-    this.kafka = new Kafka(config);
+    this.baseConfig = config;
+    // one kafkajs instance for the worker's own clients; the roles' settings may differ (below)
+    this.kafka = this.kafkaFor('consumer');
+  }
+
+  /**
+   * The kafkajs instance for a client of this role: security from the worker's top-level settings,
+   * under the role's `consumer.*`/`producer.*`/`admin.*` ones, under a connector's overrides. Throws
+   * ConfigException naming the key when a setting is malformed.
+   */
+  private kafkaFor(kind: 'admin' | 'producer' | 'consumer', overrides?: Record<string, string>): Kafka {
+    const security = resolveKafkaSecurity([
+      { prefix: '', props: this.options.securityProps },
+      { prefix: `${kind}.`, props: kind === 'admin' ? this.options.adminProps : kind === 'producer' ? this.options.producerProps : this.options.consumerProps },
+      { prefix: `${kind}.override.`, props: overrides },
+    ]);
+    // the key stays in memory only (it holds the password)
+    const key = JSON.stringify([security.protocol, security.sasl, security.tls && { ...security.tls, pfx: security.tls.pfx?.toString('base64'), checkServerIdentity: !!security.tls.checkServerIdentity }]);
+    let kafka = this.kafkaBySecurity.get(key);
+    if (!kafka) {
+      kafka = new Kafka({ ...this.baseConfig, ...kafkajsSecurity(security) });
+      this.kafkaBySecurity.set(key, kafka);
+    }
+    return kafka;
   }
 
   private async getAdmin(): Promise<Admin> {
     if (this.admin) return this.admin;
     this.adminConnecting ??= (async () => {
-      const admin = this.kafka.admin();
+      const admin = this.kafkaFor('admin').admin();
       await admin.connect();
       this.admin = admin;
       return admin;
@@ -133,7 +173,7 @@ export class KafkajsClient implements KafkaClient {
     if (this.sharedProducer) return this.sharedProducer;
     this.producerConnecting ??= (async () => {
       // The default partitioner is murmur2 on the key bytes, the same as Java clients: keys land where Connect would put them.
-      const producer = this.kafka.producer({ allowAutoTopicCreation: true, idempotent: false, maxInFlightRequests: 5, createPartitioner: Partitioners.DefaultPartitioner });
+      const producer = this.kafkaFor('producer').producer({ allowAutoTopicCreation: true, idempotent: false, maxInFlightRequests: 5, createPartitioner: Partitioners.DefaultPartitioner });
       await producer.connect();
       this.sharedProducer = producer;
       return producer;
@@ -238,9 +278,9 @@ export class KafkajsClient implements KafkaClient {
   }
 
   /** Requests go one after another, so per-partition order is kept. */
-  async send(messages: readonly OutgoingMessage[]): Promise<void> {
+  async send(messages: readonly OutgoingMessage[], producer?: Producer): Promise<void> {
     if (messages.length === 0) return;
-    const producer = await this.getProducer();
+    producer ??= await this.getProducer();
     for (const chunk of splitForRequests(messages, requestShareLimit(this.options.producerProps))) {
       await producer.sendBatch({ acks: -1, compression: CompressionTypes.None, topicMessages: toKafkajsMessages(chunk) });
     }
@@ -250,13 +290,21 @@ export class KafkajsClient implements KafkaClient {
    * kafkajs has no per-task producer worth its cost here: a task's sends go through the shared
    * producer, one request after another (no pipelining), and flush() reports the first failure.
    */
-  producer(_options: RecordProducerOptions): RecordProducer {
+  producer(options: RecordProducerOptions): RecordProducer {
     let chain: Promise<void> = Promise.resolve();
     let failure: Error | undefined;
+    // a connector that overrides the producer's security settings gets a producer of its own
+    const kafka = Object.keys(options.overrides ?? {}).some(isSecurityKey) ? this.kafkaFor('producer', options.overrides) : undefined;
+    let own: Promise<Producer> | undefined;
+    const producer = kafka && (() => (own ??= (async () => {
+      const p = kafka.producer({ allowAutoTopicCreation: true, idempotent: false, maxInFlightRequests: 5, createPartitioner: Partitioners.DefaultPartitioner });
+      await p.connect();
+      return p;
+    })()));
     return {
       send: async (messages) => {
         if (failure) throw failure;
-        chain = chain.then(() => this.send(messages)).catch((e) => { failure ??= e as Error; });
+        chain = chain.then(async () => this.send(messages, producer && (await producer()))).catch((e) => { failure ??= e as Error; });
         await chain;
         if (failure) throw failure;
       },
@@ -264,7 +312,10 @@ export class KafkajsClient implements KafkaClient {
         await chain;
         if (failure) throw failure;
       },
-      close: async () => { await chain.catch(() => undefined); },
+      close: async () => {
+        await chain.catch(() => undefined);
+        if (own) await own.then((p) => p.disconnect()).catch(() => undefined);
+      },
     };
   }
 
@@ -284,7 +335,7 @@ export class KafkajsClient implements KafkaClient {
     const allowAutoTopicCreation = (props['allow.auto.create.topics'] ?? 'true').toLowerCase() === 'true';
     const metadataMaxAgeMs = Number(props['metadata.max.age.ms'] ?? 30000);
     const log = this.options.logger;
-    const consumer: Consumer = this.kafka.consumer({
+    const consumer: Consumer = this.kafkaFor('consumer', opts.overrides).consumer({
       groupId: opts.groupId,
       allowAutoTopicCreation,
       sessionTimeout: 30000,
@@ -540,7 +591,9 @@ export class KafkajsClient implements KafkaClient {
   }
 
   isRetriable(error: unknown): boolean {
-    const e = error as { retriable?: boolean; name?: string; message?: string } | null;
+    const e = error as { retriable?: boolean; name?: string; message?: string; code?: string } | null;
+    // refused credentials or an untrusted broker certificate: waiting cannot help
+    if (e?.name === 'KafkaJSSASLAuthenticationError' || /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/.test(e?.code ?? '')) return false;
     return !!e && (e.retriable === true || e.name === 'KafkaJSConnectionError' || e.name === 'KafkaJSNumberOfRetriesExceeded' || /ECONNREFUSED|Connection error|timeout/i.test(e.message ?? ''));
   }
 

@@ -13,11 +13,12 @@ import {
   type TransactionalProducer, type TransactionalProducerOptions,
 } from '../port';
 import { describeTopicErrors } from '../topic-errors';
-import { flattenErrors, hasApiError, isRetriableKafkaError } from './errors';
+import { flattenErrors, hasApiError, isRetriableKafkaError, withSecurityReason } from './errors';
 import { PartitionFetcher } from './fetcher';
 import { PlatformaticGroupConsumer } from './group-consumer';
 import { PlatformaticGroupMembership } from './group-membership';
-import { baseOptions, libraryGroupId, producerTuning } from './options';
+import { baseOptions, connectionSecurity, libraryGroupId, producerTuning, type ConnectionSecurity } from './options';
+import { resolveKafkaSecurity } from '../security';
 import { PipelinedProducer, toPlatformaticMessages } from './producer';
 import { PlatformaticTransactionalProducer } from './transactional-producer';
 
@@ -31,7 +32,8 @@ async function withRetry<T>(fn: () => Promise<T>, timeoutMs = 15000): Promise<T>
     try {
       return await fn();
     } catch (e) {
-      if (!isRetriableKafkaError(e as Error) || Date.now() + delay > deadline) throw e;
+      // refused credentials or an untrusted certificate: said plainly, never retried
+      if (!isRetriableKafkaError(e as Error) || Date.now() + delay > deadline) throw withSecurityReason(e as Error);
       await sleep(delay);
       delay = Math.min(delay * 2, 1000);
     }
@@ -54,14 +56,28 @@ export class PlatformaticClient implements KafkaClient {
     return { ...(kind === 'admin' ? this.options.adminProps : kind === 'producer' ? this.options.producerProps : this.options.consumerProps) };
   }
 
+  /**
+   * TLS and SASL of a client of this role: the worker's top-level security settings, under the
+   * role's `consumer.*`/`producer.*`/`admin.*` ones, under a connector's `<role>.override.*` ones.
+   * Throws ConfigException naming the key when a setting is malformed.
+   */
+  private connection(kind: 'admin' | 'producer' | 'consumer', overrides?: Record<string, string>): ConnectionSecurity {
+    const security = resolveKafkaSecurity([
+      { prefix: '', props: this.options.securityProps },
+      { prefix: `${kind}.`, props: this.props(kind) },
+      { prefix: `${kind}.override.`, props: overrides },
+    ]);
+    return connectionSecurity(security, this.options.bootstrapServers);
+  }
+
   private get admin(): Admin {
-    this.adminClient ??= new Admin({ ...baseOptions(this.options.bootstrapServers, `${this.options.clientId}-admin`, this.props('admin'), 5), metadataMaxAge: 5000 });
+    this.adminClient ??= new Admin({ ...baseOptions(this.options.bootstrapServers, `${this.options.clientId}-admin`, this.props('admin'), 5, this.connection('admin')), metadataMaxAge: 5000 });
     return this.adminClient;
   }
 
   /** A consumer that never joins a group: ListOffsets for end offsets. */
   private get offsets(): Consumer {
-    this.offsetsReader ??= new Consumer({ ...baseOptions(this.options.bootstrapServers, `${this.options.clientId}-offsets`, this.props('consumer'), 5), groupId: libraryGroupId(`${this.options.clientId}-offsets`), metadataMaxAge: 5000 });
+    this.offsetsReader ??= new Consumer({ ...baseOptions(this.options.bootstrapServers, `${this.options.clientId}-offsets`, this.props('consumer'), 5, this.connection('consumer')), groupId: libraryGroupId(`${this.options.clientId}-offsets`), metadataMaxAge: 5000 });
     return this.offsetsReader;
   }
 
@@ -70,7 +86,7 @@ export class PlatformaticClient implements KafkaClient {
       const props = this.props('producer');
       const tuning = producerTuning(props, this.options.logger);
       this.sharedProducer = new Producer({
-        ...baseOptions(this.options.bootstrapServers, `${this.options.clientId}-producer`, props, 5),
+        ...baseOptions(this.options.bootstrapServers, `${this.options.clientId}-producer`, props, 5, this.connection('producer')),
         idempotent: false,
         acks: -1,
         compression: tuning.compression,
@@ -222,6 +238,7 @@ export class PlatformaticClient implements KafkaClient {
     const props = { ...this.props('producer'), ...(options.overrides ?? {}) };
     const p = new PipelinedProducer({
       bootstrapServers: this.options.bootstrapServers,
+      connection: this.connection('producer', options.overrides),
       clientId: options.clientId,
       props,
       logger: this.options.logger,
@@ -238,6 +255,7 @@ export class PlatformaticClient implements KafkaClient {
   transactionalProducer(options: TransactionalProducerOptions): TransactionalProducer {
     const p = new PlatformaticTransactionalProducer({
       bootstrapServers: this.options.bootstrapServers,
+      connection: this.connection('producer', options.overrides),
       clientId: options.clientId,
       props: { ...this.props('producer'), ...(options.overrides ?? {}) },
       logger: this.options.logger,
@@ -254,6 +272,7 @@ export class PlatformaticClient implements KafkaClient {
   groupConsumer(options: GroupConsumerOptions): GroupConsumer {
     return new PlatformaticGroupConsumer({
       bootstrapServers: this.options.bootstrapServers,
+      connection: this.connection('consumer', options.overrides),
       props: { ...this.props('consumer'), ...(options.overrides ?? {}) },
       logger: this.options.logger,
       listTopics: () => this.listTopics(),
@@ -266,7 +285,7 @@ export class PlatformaticClient implements KafkaClient {
    */
   topicReader(topics: string[], onMessage: (m: ConsumedMessage) => void, groupId: string, options: { readCommitted?: boolean } = {}): TopicReader {
     const log = this.options.logger;
-    const consumer = new Consumer({ ...baseOptions(this.options.bootstrapServers, groupId, this.props('consumer'), 5), groupId: libraryGroupId(groupId), metadataMaxAge: 5000 });
+    const consumer = new Consumer({ ...baseOptions(this.options.bootstrapServers, groupId, this.props('consumer'), 5, this.connection('consumer')), groupId: libraryGroupId(groupId), metadataMaxAge: 5000 });
     const position = new Map<string, number>();
     const waiters: { target: Map<string, number>; resolve: () => void; reject: (e: Error) => void }[] = [];
     let stopped = false;
@@ -316,6 +335,13 @@ export class PlatformaticClient implements KafkaClient {
           return;
         } catch (e) {
           if (stopped) return;
+          const security = withSecurityReason(e as Error);
+          if (security !== e) {
+            // refused credentials or an untrusted certificate: readToEnd fails with the reason
+            failure = security;
+            for (const w of waiters.splice(0)) w.reject(security);
+            return;
+          }
           if (attempt === 1 || attempt % 20 === 0) log.debug(`reading ${topics.join(',')}: ${(e as Error).message}; retrying`);
           await sleep(Math.min(2000, 100 * attempt));
         }
@@ -325,6 +351,7 @@ export class PlatformaticClient implements KafkaClient {
       readToEnd: async () => {
         if (failure) throw failure;
         await start();
+        if (failure) throw failure;
         const target = new Map<string, number>();
         for (const topic of topics) {
           for (const [partition, end] of await this.endOffsets(topic)) if (end > 0) target.set(`${topic}:${partition}`, end);
@@ -343,7 +370,7 @@ export class PlatformaticClient implements KafkaClient {
   async readPartition(topic: string, partition: number, onRecords: PartitionRecordsHandler, options: PartitionReadOptions = {}): Promise<void> {
     if (!(await this.listTopics()).includes(topic)) return;
     const groupId = `${this.options.clientId}-read-${process.pid}-${++this.reads}`;
-    const consumer = new Consumer({ ...baseOptions(this.options.bootstrapServers, groupId, this.props('consumer'), 5), groupId, metadataMaxAge: 5000 });
+    const consumer = new Consumer({ ...baseOptions(this.options.bootstrapServers, groupId, this.props('consumer'), 5, this.connection('consumer')), groupId, metadataMaxAge: 5000 });
     let fetcher: PartitionFetcher | undefined;
     try {
       const [earliest, latest] = await Promise.all([ListOffsetTimestamps.EARLIEST, ListOffsetTimestamps.LATEST].map((timestamp) =>
@@ -411,7 +438,7 @@ export class PlatformaticClient implements KafkaClient {
   }
 
   groupMembership(options: GroupMembershipOptions): GroupMembership {
-    return new PlatformaticGroupMembership(this.options.bootstrapServers, options, this.options.logger);
+    return new PlatformaticGroupMembership(this.options.bootstrapServers, this.connection('consumer'), options, this.options.logger);
   }
 
   pluginKafka(groupPrefix: string): PluginKafka {

@@ -11,6 +11,7 @@
  */
 import type { Consumer } from '@platformatic/kafka';
 import { NO_HEADERS, type FetchedBatch, type ConsumedMessage } from '../port';
+import { withSecurityReason } from './errors';
 
 type FetchOptions = Parameters<Consumer['fetch']>[0];
 type FetchResponse = Awaited<ReturnType<Consumer['fetch']>>;
@@ -213,6 +214,13 @@ export class PartitionFetcher {
 
   private retryLater(error: Error): void {
     if (this.stopped || this.retryTimer) return;
+    // refused credentials or an untrusted certificate: no outage to wait out
+    const security = withSecurityReason(error);
+    if (security !== error) {
+      this.stop();
+      this.o.onFatal(security);
+      return;
+    }
     this.failures++;
     this.o.onRetrying?.(this.failures, error);
     const delay = Math.min(5000, 100 * 2 ** Math.min(6, this.failures - 1));

@@ -21,7 +21,8 @@ import type { FetchedBatch, GroupConsumer, GroupConsumerOptions, TopicPartition,
 import { decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscription, RANGE_PROTOCOL, rangeAssign } from './consumer-protocol';
 import { PartitionFetcher } from './fetcher';
 import { PlatformaticGroupMembership, type TransactionIdentity } from './group-membership';
-import { baseOptions, fetchTuning, libraryGroupId } from './options';
+import { withSecurityReason } from './errors';
+import { baseOptions, fetchTuning, libraryGroupId, type ConnectionSecurity } from './options';
 
 const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -80,6 +81,8 @@ class BatchQueue {
 
 export interface PlatformaticGroupConsumerDeps {
   bootstrapServers: string[];
+  /** TLS and SASL of this consumer (its group membership included) */
+  connection: ConnectionSecurity;
   /** worker `consumer.*` merged with the connector's `consumer.override.*` */
   props: Readonly<Record<string, string>>;
   logger: Logger;
@@ -117,7 +120,7 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
     this.maxBuffered = o.maxBufferedBytes ?? 16 * 1024 * 1024;
     this.queue = new BatchQueue(this.tuning.maxPollRecords);
     this.consumer = new Consumer({
-      ...baseOptions(deps.bootstrapServers, o.clientId, deps.props, 5),
+      ...baseOptions(deps.bootstrapServers, o.clientId, deps.props, 5, deps.connection),
       groupId: libraryGroupId(o.groupId),
       autocommit: false,
       autocreateTopics: this.tuning.allowAutoCreateTopics,
@@ -130,7 +133,7 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
     });
     // the library never joins the group here; anything it reports is only worth a debug line
     this.consumer.on('error', (e: Error) => this.deps.logger.debug(`consumer ${o.groupId}: ${e.message}`));
-    this.membership = new PlatformaticGroupMembership(deps.bootstrapServers, {
+    this.membership = new PlatformaticGroupMembership(deps.bootstrapServers, deps.connection, {
       groupId: o.groupId,
       clientId: o.clientId,
       protocolType: 'consumer',
@@ -147,6 +150,12 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
       beforeRejoin: (stillMember) => this.giveBackAll(stillMember),
       onLost: () => { void this.giveBackAll(false); },
       onJoinFailing: (failures, e) => {
+        // refused credentials or an untrusted certificate will not mend by waiting: the task fails with the reason
+        const security = withSecurityReason(e);
+        if (security !== e) {
+          if (failures === 1 && !this.stopped) this.o.onFatal?.(security);
+          return;
+        }
         if (failures === 1) this.deps.logger.info(`Waiting to join consumer group ${o.groupId} (topics ${this.topics.join(',')}): ${e.message}`);
         if (failures === 5) this.setDegraded(`cannot join consumer group ${o.groupId}: ${e.message}`);
       },

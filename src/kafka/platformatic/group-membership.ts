@@ -17,6 +17,7 @@ import { Connection, FindCoordinatorKeyTypes, findCoordinatorV6, heartbeatV4, jo
 import type { Logger } from '../../api';
 import type { GroupMembership, GroupMembershipOptions, TopicPartitionOffset } from '../port';
 import { hasApiError } from './errors';
+import type { ConnectionSecurity } from './options';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -49,7 +50,7 @@ export class PlatformaticGroupMembership implements GroupMembership {
   /** the coordinator's broker id (a transactional producer sends the group's offsets there) */
   coordinatorId = -1;
 
-  constructor(private readonly bootstrapServers: string[], private readonly o: GroupMembershipOptions, private readonly log: Logger) {}
+  constructor(private readonly bootstrapServers: string[], private readonly connection: ConnectionSecurity, private readonly o: GroupMembershipOptions, private readonly log: Logger) {}
 
   start(): void {
     this.running ??= this.loop();
@@ -209,7 +210,7 @@ export class PlatformaticGroupMembership implements GroupMembership {
   }
 
   private async connect(to: Endpoint): Promise<Connection> {
-    const c = new Connection(`${this.o.clientId}`, { connectTimeout: 10_000, requestTimeout: this.o.rebalanceTimeoutMs + 30_000 });
+    const c = new Connection(`${this.o.clientId}`, { ...this.connection, connectTimeout: 10_000, requestTimeout: this.o.rebalanceTimeoutMs + 30_000 });
     await c.connect(to.host, to.port);
     return c;
   }

@@ -4,9 +4,28 @@
  * the library's differ (its fetch size defaults to 50 MB; Connect's sink consumers read from the
  * earliest offset; the Java producer is idempotent with acks=all).
  */
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import type { Logger } from '../../api';
+import { sniForBootstrap, type KafkaSecurity } from '../security';
 
-export interface ClientBaseOptions {
+/** The library's connection options for TLS and SASL (all empty for PLAINTEXT). */
+export interface ConnectionSecurity {
+  tls?: TlsConnectionOptions;
+  tlsServerName?: boolean;
+  sasl?: { mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512'; username: string; password: string };
+}
+
+export function connectionSecurity(security: KafkaSecurity, bootstrapServers: readonly string[]): ConnectionSecurity {
+  const out: ConnectionSecurity = {};
+  if (security.tls) {
+    out.tls = security.tls;
+    out.tlsServerName = sniForBootstrap(bootstrapServers);
+  }
+  if (security.sasl) out.sasl = { ...security.sasl };
+  return out;
+}
+
+export interface ClientBaseOptions extends ConnectionSecurity {
   clientId: string;
   bootstrapBrokers: string[];
   retries: number | boolean;
@@ -56,8 +75,9 @@ export function libraryGroupId(groupId: string): string {
   return groupId.replace(/\s/g, '_');
 }
 
-export function baseOptions(bootstrapServers: string[], clientId: string, props: Readonly<Record<string, string>>, retries: number | boolean): ClientBaseOptions {
+export function baseOptions(bootstrapServers: string[], clientId: string, props: Readonly<Record<string, string>>, retries: number | boolean, connection: ConnectionSecurity): ClientBaseOptions {
   return {
+    ...connection,
     clientId,
     bootstrapBrokers: bootstrapServers,
     retries,

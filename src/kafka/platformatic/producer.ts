@@ -11,7 +11,8 @@
 import { Producer, compatibilityPartitioner } from '@platformatic/kafka';
 import type { Logger } from '../../api';
 import { approxSize, requestShareLimit, splitForRequests, type OutgoingMessage } from '../port';
-import { baseOptions, producerTuning } from './options';
+import { withSecurityReason } from './errors';
+import { baseOptions, producerTuning, type ConnectionSecurity } from './options';
 
 type ProduceMessage = Parameters<Producer['send']>[0]['messages'][number];
 
@@ -43,6 +44,8 @@ export function toPlatformaticMessages(messages: readonly OutgoingMessage[]): Pr
 
 export interface PipelinedProducerOptions {
   bootstrapServers: string[];
+  /** TLS and SASL of this producer */
+  connection: ConnectionSecurity;
   clientId: string;
   props: Readonly<Record<string, string>>;
   logger: Logger;
@@ -69,7 +72,7 @@ export class PipelinedProducer {
     this.shareLimit = requestShareLimit(o.props);
     this.producer = new Producer({
       // idempotent sends retry until the broker answers (the library's default for them)
-      ...baseOptions(o.bootstrapServers, o.clientId, o.props, tuning.idempotent ? true : 5),
+      ...baseOptions(o.bootstrapServers, o.clientId, o.props, tuning.idempotent ? true : 5, o.connection),
       idempotent: tuning.idempotent,
       acks: tuning.acks,
       compression: tuning.compression,
@@ -95,7 +98,7 @@ export class PipelinedProducer {
       this.inFlightBytes += bytes;
       const p: Promise<void> = this.producer.send({ messages: toPlatformaticMessages(chunk), acks: this.acks }).then(
         () => undefined,
-        (e: Error) => { this.failure ??= e; },
+        (e: Error) => { this.failure ??= withSecurityReason(e); },
       ).finally(() => {
         this.inFlightBytes -= bytes;
         this.inFlight.delete(p);

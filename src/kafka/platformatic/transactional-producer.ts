@@ -13,7 +13,7 @@ import {
   type GroupConsumer, type OutgoingMessage, type TopicPartitionOffset, type TransactionalProducer,
 } from '../port';
 import { PlatformaticGroupConsumer } from './group-consumer';
-import { baseOptions, producerTuning } from './options';
+import { baseOptions, producerTuning, type ConnectionSecurity } from './options';
 import { toPlatformaticMessages } from './producer';
 
 type Transaction = Awaited<ReturnType<Producer['beginTransaction']>>;
@@ -21,6 +21,8 @@ type ProduceMessage = Parameters<Producer['send']>[0]['messages'][number];
 
 export interface TransactionalProducerDeps {
   bootstrapServers: string[];
+  /** TLS and SASL of this producer */
+  connection: ConnectionSecurity;
   clientId: string;
   props: Readonly<Record<string, string>>;
   logger: Logger;
@@ -52,7 +54,7 @@ export class PlatformaticTransactionalProducer implements TransactionalProducer 
     this.maxInFlight = d.maxInFlightBytes ?? 8 * 1024 * 1024;
     this.shareLimit = requestShareLimit(d.props);
     this.producer = new Producer({
-      ...baseOptions(d.bootstrapServers, d.clientId, d.props, 5),
+      ...baseOptions(d.bootstrapServers, d.clientId, d.props, 5, d.connection),
       // the library sends the transaction timeout with InitProducerId from `timeout`
       timeout: d.transactionTimeoutMs,
       idempotent: true,

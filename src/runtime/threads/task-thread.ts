@@ -46,6 +46,7 @@ async function main(): Promise<void> {
     bootstrapServers: workerConfig.bootstrapServers,
     clientId: `connect-${workerConfig.groupId}-${spec.connector}-${spec.taskId}`,
     logger: logs.logger('io.kappa.connect.kafka', `${spec.connector}|task-${spec.taskId}`),
+    securityProps: { ...workerConfig.securityProps },
     consumerProps: { ...workerConfig.consumerProps },
     producerProps: { ...workerConfig.producerProps },
     adminProps: { ...workerConfig.adminProps },
