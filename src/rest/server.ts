@@ -20,6 +20,8 @@ import { acceptsJson, clientErrorHandler, errorBody, frameworkErrors, httpMessag
 import { checkConfigMap } from './bodies';
 import { modelRoutes } from './models';
 import { learnerRoutes } from './learners';
+import { metricsRoutes } from './metrics';
+import type { WorkerMetrics } from '../metrics/worker-metrics';
 import { forward, forwardTarget, type ForwardableRequest } from './forwarding';
 import { hostChecker } from './host-check';
 import { nestingExceeds } from '../converters/nesting';
@@ -35,6 +37,8 @@ export interface ServerDeps {
   ready: Promise<void>;
   /** writes a cluster-scoped logger level to the config topic */
   publishClusterLogLevel?: (namespace: string, level: string) => Promise<void>;
+  /** GET /metrics (Prometheus text format); absent: no such route */
+  metrics?: WorkerMetrics;
 }
 
 export type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<string, unknown> }>;
@@ -190,6 +194,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   loggerRoutes(table, deps);
   modelRoutes(table, deps, app);
   learnerRoutes(table, deps);
+  if (deps.metrics) metricsRoutes(table, deps.metrics);
 
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0]!.replace(/\/+/g, '/');

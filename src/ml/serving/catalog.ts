@@ -23,6 +23,7 @@ import type { Logger } from '../../api';
 import { ArtifactStore } from './artifacts';
 import type { ModelBackend, ServingModel } from './backends';
 import { decodeControl, expiresAt, isExpired, type ModelControl, type ModelFormat } from './control';
+import { threadMetrics } from '../../metrics/thread-metrics';
 
 export type ExpiredPolicy = 'fallback' | 'error' | 'passthrough';
 export type MissingPolicy = 'error' | 'passthrough';
@@ -263,6 +264,7 @@ export class ModelCatalog {
       } catch (e) {
         v.state = 'refused';
         v.error = (e as Error).message;
+        threadMetrics().activationRefusals.inc({ model: c.id });
         const serving = entry.serving && entry.serving !== v && entry.serving.state === 'ready' ? `; version ${entry.serving.control.version} keeps serving` : '';
         this.warn(c.id, `model ${c.id} version ${c.version} refused: ${v.error}${serving}`);
       } finally {
