@@ -28,7 +28,7 @@ export class Worker {
   private closing?: Promise<void>;
 
   constructor(readonly config: WorkerConfig, logs?: LogRegistry) {
-    this.logs = logs ?? new LogRegistry(LogRegistry.parseLevel(config.logLevel) ?? 'INFO');
+    this.logs = logs ?? new LogRegistry(LogRegistry.parseLevel(config.logLevel) ?? 'INFO', undefined, config.logFormat);
     this.kafka = createKafkaClient(config.kafkaClient, {
       bootstrapServers: config.bootstrapServers,
       clientId: `connect-${config.groupId}`,

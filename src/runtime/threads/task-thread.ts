@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   const { spec, levels } = workerData as TaskThreadData;
   const channel = new Channel(parentPort);
   const workerConfig = compileWorkerConfig({ ...spec.workerProps });
-  const logs = new LogRegistry(LogRegistry.parseLevel(workerConfig.logLevel) ?? 'INFO');
+  const logs = new LogRegistry(LogRegistry.parseLevel(workerConfig.logLevel) ?? 'INFO', undefined, workerConfig.logFormat);
   logs.applySnapshot(levels);
   channel.on('log.levels', (l: Record<string, Level>) => logs.applySnapshot(l));
   const log = logs.logger('io.kappa.connect.runtime.TaskThread', `${spec.connector}|task-${spec.taskId}`);
