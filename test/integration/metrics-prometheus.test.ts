@@ -193,8 +193,8 @@ it('Prometheus scrapes Connect and ML metrics: read rate, errors and DLQ as sent
   expect((await request('GET', `http://127.0.0.1:${metricsPort}/connectors`)).status).toBe(404);
 });
 
-it('tasks on the main thread (kappa.task.threads=false) count the same; a deleted connector leaves no task series', async () => {
-  const inline = await startWorker({ props: { 'kappa.task.threads': 'false' } });
+it('tasks on the main thread (kappa.task.threads=false) count the same; a deleted connector leaves no task series; log.format=json', async () => {
+  const inline = await startWorker({ props: { 'kappa.task.threads': 'false', 'log.format': 'json' } });
   const input = await createTopic(uniqueName('it-metrics-inline'), 1);
   topics.push(input);
   const name = uniqueName('inline');
@@ -205,13 +205,26 @@ it('tasks on the main thread (kappa.task.threads=false) count the same; a delete
   await waitForState(inline.api, name, 'RUNNING', { taskState: 'RUNNING', taskCount: 1 });
   await produce(input, [{ value: { a: 1 } }, { value: 'not json' }, { value: { a: 2 } }]);
   const line = (m: string) => `${m}{connector="${name}",task="0"}`;
-  const text = await waitFor(async () => {
-    const t = (await request('GET', `${inline.url}/metrics`)).text;
-    return t.includes(`${line('kafka_connect_sink_task_metrics_sink_record_read_total')} 3`) ? t : undefined;
-  }, { timeoutMs: 30_000, description: 'read_total 3 on the inline worker' });
-  expect(text).toContain(`${line('kafka_connect_sink_task_metrics_sink_record_send_total')} 2`);
-  expect(text).toContain(`${line('kafka_connect_task_error_metrics_total_records_skipped')} 1`);
+  // read is counted when a batch is taken, send once it was put: wait for the batch to be through
+  const expected = [
+    `${line('kafka_connect_sink_task_metrics_sink_record_read_total')} 3`,
+    `${line('kafka_connect_sink_task_metrics_sink_record_send_total')} 2`,
+    `${line('kafka_connect_task_error_metrics_total_records_skipped')} 1`,
+  ];
+  let text = '';
+  await waitFor(async () => {
+    text = (await request('GET', `${inline.url}/metrics`)).text;
+    return expected.every((e) => text.includes(e));
+  }, { timeoutMs: 30_000, description: `${expected.join(', ')} on the inline worker` });
+  expect(expected.filter((e) => !text.includes(e))).toEqual([]);
   expect((await inline.api.delete(`/connectors/${encodeURIComponent(name)}`)).status).toBe(204);
   await waitFor(async () => !(await request('GET', `${inline.url}/metrics`)).text.includes(`connector="${name}"`), { timeoutMs: 30_000, description: 'series of the deleted connector gone' });
   fs.rmSync(path.join(REPO_ROOT, '.data', `${name}.txt`), { force: true });
+  // every line the worker printed is a JSON object with a log4j level, a logger and a message
+  const lines = inline.logs().split('\n').filter((l) => l.trim() !== '');
+  const events = lines.map((l) => { try { return JSON.parse(l) as Record<string, unknown>; } catch { return l; } });
+  expect(events.filter((e) => typeof e === 'string')).toEqual([]);
+  expect(events).toContainEqual(expect.objectContaining({ level: 'INFO', logger: 'io.kappa.connect.Worker', message: 'Worker started' }));
+  // the record that failed in the converter was tolerated and not logged (errors.log.enable is false): no ERROR
+  expect(events.filter((e) => (e as { level?: string }).level === 'ERROR')).toEqual([]);
 });
