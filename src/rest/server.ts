@@ -161,8 +161,9 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   // Every resource produces application/json only: an Accept header that rules JSON out is 406,
   // as Jersey answers it; CORS preflights are not affected.
   // Jersey matches path and method first, so unknown routes stay 404 and wrong methods 405.
+  // /metrics is text for scrapers (not part of Connect's API): any Accept header gets it.
   app.addHook('onRequest', async (req, reply) => {
-    if (req.method === 'OPTIONS' || req.routeOptions.url === undefined || acceptsJson(req.headers.accept)) return;
+    if (req.method === 'OPTIONS' || req.routeOptions.url === undefined || req.routeOptions.url === '/metrics' || acceptsJson(req.headers.accept)) return;
     await reply.code(406).send(errorBody(406));
   });
 

@@ -191,6 +191,9 @@ it('Prometheus scrapes Connect and ML metrics: read rate, errors and DLQ as sent
   expect(viaRest.status).toBe(200);
   expect(viaRest.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
   expect(viaRest.text).toContain(`kafka_connect_sink_task_metrics_sink_record_read_total{connector="${score}",task="0"} ${GOOD + BAD}`);
+  // a scraper asking for text only (no */*) gets it too: the JSON-only Accept rule of the REST API does not apply
+  const textOnly = await request('GET', `${worker.url}/metrics`, { headers: { Accept: 'text/plain;version=0.0.4' } });
+  expect(textOnly.status).toBe(200);
   // the metrics listener serves nothing else
   expect((await request('GET', `http://127.0.0.1:${metricsPort}/connectors`)).status).toBe(404);
 });
