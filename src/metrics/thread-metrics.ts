@@ -5,8 +5,9 @@
  * threads' registries over their channels and sums them with its own (worker-metrics.ts), so a
  * task counts the same whether it runs in a thread or on the main thread.
  *
- * The hot path stays cheap: counters are bound to their labels once per task (a child), and the
- * task loop counts per batch, never per record.
+ * The hot path stays cheap: the task loop counts per batch, never per record, into plain numbers
+ * that reach prom-client (which hashes labels on every update) only when the registry is read. The
+ * scoring transform observes one latency per model call.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { METRIC } from './names';
@@ -21,7 +22,14 @@ export class ThreadMetrics {
   readonly registry = new Registry();
   private readonly tasks = new Map<string, TaskMetrics>();
 
-  readonly readTotal = this.counter(METRIC.sinkRecordReadTotal, 'Records read from Kafka by the sink task (before transformations).', TASK_LABELS);
+  // registered first: its collect hands every task's counts to all the task metrics before any is read
+  readonly readTotal = new Counter({
+    name: METRIC.sinkRecordReadTotal,
+    help: 'Records read from Kafka by the sink task (before transformations).',
+    labelNames: [...TASK_LABELS],
+    registers: [this.registry],
+    collect: () => this.publishTasks(),
+  });
   readonly sendTotal = this.counter(METRIC.sinkRecordSendTotal, 'Records the transformations passed on to the sink task (put).', TASK_LABELS);
   readonly recordErrors = this.counter(METRIC.totalRecordErrors, 'Records that failed in a stage (converter, transformation) after retries.', TASK_LABELS);
   readonly recordFailures = this.counter(METRIC.totalRecordFailures, 'Failed attempts of a stage, retries included.', TASK_LABELS);
@@ -30,7 +38,7 @@ export class ThreadMetrics {
   readonly errorsLogged = this.counter(METRIC.totalErrorsLogged, 'Errors logged (errors.log.enable=true).', TASK_LABELS);
   readonly dlqRequests = this.counter(METRIC.dlqProduceRequests, 'Records sent to the dead letter queue.', TASK_LABELS);
   readonly dlqFailures = this.counter(METRIC.dlqProduceFailures, 'Sends to the dead letter queue that failed.', TASK_LABELS);
-  readonly readRate = this.gauge(METRIC.sinkRecordReadRate, 'Records read per second over the last 30 s.', TASK_LABELS, () => this.sampleRates());
+  readonly readRate = this.gauge(METRIC.sinkRecordReadRate, 'Records read per second over the last 30 s.', TASK_LABELS);
   readonly sendRate = this.gauge(METRIC.sinkRecordSendRate, 'Records put per second over the last 30 s.', TASK_LABELS);
   readonly partitionCount = this.gauge(METRIC.sinkPartitionCount, 'Partitions the sink task has read from and still owns.', TASK_LABELS);
   readonly recordsLag = this.gauge(METRIC.recordsLag, "Records between the task consumer's position and the partition's high watermark, as of its last fetch.", ['client_id', 'topic', 'partition', 'connector', 'task']);
@@ -49,13 +57,13 @@ export class ThreadMetrics {
     return new Counter({ name, help, labelNames: [...labelNames], registers: [this.registry] });
   }
 
-  private gauge(name: string, help: string, labelNames: readonly string[], collect?: () => void): Gauge<string> {
-    return new Gauge({ name, help, labelNames: [...labelNames], registers: [this.registry], ...(collect ? { collect } : {}) });
+  private gauge(name: string, help: string, labelNames: readonly string[]): Gauge<string> {
+    return new Gauge({ name, help, labelNames: [...labelNames], registers: [this.registry] });
   }
 
-  private sampleRates(): void {
+  private publishTasks(): void {
     const now = Date.now();
-    for (const t of this.tasks.values()) t.sampleRates(now);
+    for (const t of this.tasks.values()) t.publish(now);
   }
 
   /** The metrics of a sink task; a newer instance for the same task (a rebuilt runner) takes its series over. */
@@ -94,61 +102,53 @@ export interface ErrorMetrics {
   dlqFailed(): void;
 }
 
-type Child = { inc(n?: number): void };
-
+/**
+ * One sink task's counts. The task loop adds to plain numbers (a batch costs a few additions and a
+ * clock read); they reach the prom-client metrics when the registry is read (a scrape).
+ */
 export class TaskMetrics implements ErrorMetrics {
   private readonly labels: { connector: string; task: string };
-  private readonly read: Child;
-  private readonly sent: Child;
-  private readonly errors: Child;
-  private readonly failures: Child;
-  private readonly skipped: Child;
-  private readonly retries: Child;
-  private readonly logged: Child;
-  private readonly dlq: Child;
-  private readonly dlqFailures: Child;
+  private read = 0;
+  private sent = 0;
+  private errors = 0;
+  private failures = 0;
+  private skipped = 0;
+  private retries = 0;
+  private logged = 0;
+  private dlq = 0;
+  private dlqFailures = 0;
+  /** the totals as last handed to the counters (they only take increments) */
+  private readonly published = new Float64Array(9);
   private readonly readWindow = new WindowedRate();
   private readonly sendWindow = new WindowedRate();
-  /** partitions with a lag series, to drop them when the task gives them up or stops */
-  private readonly lagged = new Map<string, { set(v: number): void; labels: Record<string, string> }>();
+  /** per partition read: its lag series and last lag */
+  private readonly lags = new Map<string, { labels: Record<string, string>; lag: number }>();
 
   constructor(private readonly m: ThreadMetrics, connector: string, taskId: number, private readonly clientId: string, private readonly release: () => boolean) {
     this.labels = { connector, task: String(taskId) };
-    // a task that reads nothing yet still shows its series at 0, as Connect's MBeans do
-    this.read = m.readTotal.labels(this.labels);
-    this.sent = m.sendTotal.labels(this.labels);
-    this.errors = m.recordErrors.labels(this.labels);
-    this.failures = m.recordFailures.labels(this.labels);
-    this.skipped = m.recordsSkipped.labels(this.labels);
-    this.retries = m.retries.labels(this.labels);
-    this.logged = m.errorsLogged.labels(this.labels);
-    this.dlq = m.dlqRequests.labels(this.labels);
-    this.dlqFailures = m.dlqFailures.labels(this.labels);
-    for (const c of [this.read, this.sent, this.errors, this.failures, this.skipped, this.retries, this.logged, this.dlq, this.dlqFailures]) c.inc(0);
-    m.readRate.set(this.labels, 0);
-    m.sendRate.set(this.labels, 0);
-    m.partitionCount.set(this.labels, 0);
+    this.publish(Date.now()); // a task that reads nothing yet shows its series at 0, as Connect's MBeans do
+  }
+
+  private counters(): Counter<string>[] {
+    const m = this.m;
+    return [m.readTotal, m.sendTotal, m.recordErrors, m.recordFailures, m.recordsSkipped, m.retries, m.errorsLogged, m.dlqRequests, m.dlqFailures];
   }
 
   /** a batch of `n` records was read from `topic`-`partition`; `highWatermark` as the fetch saw it */
   batchRead(n: number, topic: string, partition: number, nextOffset: number, highWatermark: number | undefined): void {
-    this.read.inc(n);
+    this.read += n;
     this.readWindow.add(n);
     if (highWatermark === undefined) return;
     const key = `${topic}\u0000${partition}`;
-    let lag = this.lagged.get(key);
-    if (!lag) {
-      const labels = { client_id: this.clientId, topic, partition: String(partition), ...this.labels };
-      lag = { set: (v: number) => this.m.recordsLag.set(labels, v), labels };
-      this.lagged.set(key, lag);
-      this.m.partitionCount.set(this.labels, this.lagged.size);
-    }
-    lag.set(Math.max(0, highWatermark - nextOffset));
+    const lag = Math.max(0, highWatermark - nextOffset);
+    const entry = this.lags.get(key);
+    if (entry) entry.lag = lag;
+    else this.lags.set(key, { labels: { client_id: this.clientId, topic, partition: String(partition), ...this.labels }, lag });
   }
 
   batchSent(n: number): void {
     if (n === 0) return;
-    this.sent.inc(n);
+    this.sent += n;
     this.sendWindow.add(n);
   }
 
@@ -156,25 +156,34 @@ export class TaskMetrics implements ErrorMetrics {
   partitionsRevoked(partitions: readonly { topic: string; partition: number }[]): void {
     for (const p of partitions) {
       const key = `${p.topic}\u0000${p.partition}`;
-      const lag = this.lagged.get(key);
-      if (!lag) continue;
-      this.m.recordsLag.remove(lag.labels);
-      this.lagged.delete(key);
+      const entry = this.lags.get(key);
+      if (!entry) continue;
+      this.m.recordsLag.remove(entry.labels);
+      this.lags.delete(key);
     }
-    this.m.partitionCount.set(this.labels, this.lagged.size);
   }
 
-  recordError(): void { this.errors.inc(); }
-  recordFailure(): void { this.failures.inc(); }
-  recordSkipped(): void { this.skipped.inc(); }
-  retry(): void { this.retries.inc(); }
-  errorLogged(): void { this.logged.inc(); }
-  dlqProduced(records: number): void { this.dlq.inc(records); }
-  dlqFailed(): void { this.dlqFailures.inc(); }
+  recordError(): void { this.errors++; }
+  recordFailure(): void { this.failures++; }
+  recordSkipped(): void { this.skipped++; }
+  retry(): void { this.retries++; }
+  errorLogged(): void { this.logged++; }
+  dlqProduced(records: number): void { this.dlq += records; }
+  dlqFailed(): void { this.dlqFailures++; }
 
-  sampleRates(now: number): void {
-    this.m.readRate.set(this.labels, this.readWindow.rate(now));
-    this.m.sendRate.set(this.labels, this.sendWindow.rate(now));
+  /** Hands the counts to the prom-client metrics (when the registry is read). */
+  publish(now: number): void {
+    const totals = [this.read, this.sent, this.errors, this.failures, this.skipped, this.retries, this.logged, this.dlq, this.dlqFailures];
+    const counters = this.counters();
+    for (let i = 0; i < totals.length; i++) {
+      counters[i]!.inc(this.labels, totals[i]! - this.published[i]!);
+      this.published[i] = totals[i]!;
+    }
+    const m = this.m;
+    m.readRate.set(this.labels, this.readWindow.rate(now));
+    m.sendRate.set(this.labels, this.sendWindow.rate(now));
+    m.partitionCount.set(this.labels, this.lags.size);
+    for (const { labels, lag } of this.lags.values()) m.recordsLag.set(labels, lag);
   }
 
   /** the task has stopped: its series go (Connect removes a stopped task's metric groups) */
@@ -184,11 +193,9 @@ export class TaskMetrics implements ErrorMetrics {
 
   removeSeries(): void {
     const m = this.m;
-    for (const metric of [m.readTotal, m.sendTotal, m.recordErrors, m.recordFailures, m.recordsSkipped, m.retries, m.errorsLogged, m.dlqRequests, m.dlqFailures, m.readRate, m.sendRate, m.partitionCount]) {
-      metric.remove(this.labels);
-    }
-    for (const lag of this.lagged.values()) m.recordsLag.remove(lag.labels);
-    this.lagged.clear();
+    for (const metric of [...this.counters(), m.readRate, m.sendRate, m.partitionCount]) metric.remove(this.labels);
+    for (const { labels } of this.lags.values()) m.recordsLag.remove(labels);
+    this.lags.clear();
   }
 }
 
