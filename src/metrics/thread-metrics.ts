@@ -41,7 +41,7 @@ export class ThreadMetrics {
   readonly readRate = this.gauge(METRIC.sinkRecordReadRate, 'Records read per second over the last 30 s.', TASK_LABELS);
   readonly sendRate = this.gauge(METRIC.sinkRecordSendRate, 'Records put per second over the last 30 s.', TASK_LABELS);
   readonly partitionCount = this.gauge(METRIC.sinkPartitionCount, 'Partitions the sink task has read from and still owns.', TASK_LABELS);
-  readonly recordsLag = this.gauge(METRIC.recordsLag, "Records between the task consumer's position and the partition's high watermark, as of its last fetch.", ['client_id', 'topic', 'partition', 'connector', 'task']);
+  readonly recordsLag = this.gauge(METRIC.recordsLag, "Records of the partition not yet processed by the task: its high watermark (as the last fetch saw it) minus the offset after the last batch processed.", ['client_id', 'topic', 'partition', 'connector', 'task']);
   readonly inferenceSeconds = new Histogram({
     name: METRIC.inferenceSeconds,
     help: 'Duration of one scoring call (one batch of records of one model version), as the scoring task sees it.',
@@ -69,12 +69,12 @@ export class ThreadMetrics {
   /** The metrics of a sink task; a newer instance for the same task (a rebuilt runner) takes its series over. */
   task(connector: string, taskId: number, consumerClientId: string): TaskMetrics {
     const key = `${connector}\u0000${taskId}`;
+    this.tasks.get(key)?.removeSeries();
     const m = new TaskMetrics(this, connector, taskId, consumerClientId, () => {
       if (this.tasks.get(key) !== m) return false;
       this.tasks.delete(key);
       return true;
     });
-    this.tasks.get(key)?.removeSeries();
     this.tasks.set(key, m);
     return m;
   }
