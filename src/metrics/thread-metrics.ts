@@ -36,7 +36,7 @@ export class ThreadMetrics {
   readonly recordsSkipped = this.counter(METRIC.totalRecordsSkipped, 'Records skipped because errors.tolerance=all tolerated their failure.', TASK_LABELS);
   readonly retries = this.counter(METRIC.totalRetries, 'Retries of retriable failures.', TASK_LABELS);
   readonly errorsLogged = this.counter(METRIC.totalErrorsLogged, 'Errors logged (errors.log.enable=true).', TASK_LABELS);
-  readonly dlqRequests = this.counter(METRIC.dlqProduceRequests, 'Records sent to the dead letter queue.', TASK_LABELS);
+  readonly dlqRequests = this.counter(METRIC.dlqProduceRequests, 'Records sent to the dead letter queue (failed sends included).', TASK_LABELS);
   readonly dlqFailures = this.counter(METRIC.dlqProduceFailures, 'Sends to the dead letter queue that failed.', TASK_LABELS);
   readonly readRate = this.gauge(METRIC.sinkRecordReadRate, 'Records read per second over the last 30 s.', TASK_LABELS);
   readonly sendRate = this.gauge(METRIC.sinkRecordSendRate, 'Records put per second over the last 30 s.', TASK_LABELS);

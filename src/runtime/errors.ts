@@ -192,6 +192,8 @@ export class ErrorHandler {
     this.pendingDlq = [];
     this.dlqReady ??= this.kafka.ensureTopics([{ topic: this.config.dlqTopic, partitions: 1, replicationFactor: this.config.dlqReplicationFactor }])
       .catch((e) => { this.dlqReady = undefined; throw e; });
+    // as Connect counts them: a request per record sent, a failure per send that failed
+    this.metrics?.dlqProduced(batch.length);
     try {
       await this.dlqReady;
       await this.kafka.send(batch);
@@ -199,6 +201,5 @@ export class ErrorHandler {
       this.metrics?.dlqFailed();
       throw e;
     }
-    this.metrics?.dlqProduced(batch.length);
   }
 }
