@@ -6,6 +6,7 @@ import { WindowedRate } from '../../../src/metrics/rate';
 import { ThreadMetrics, type ErrorMetrics } from '../../../src/metrics/thread-metrics';
 import { WorkerMetrics } from '../../../src/metrics/worker-metrics';
 import { ErrorHandler, type ErrorHandlingConfig } from '../../../src/runtime/errors';
+import { compileWorkerConfig } from '../../../src/config/worker-config';
 
 describe('metric names (as the Prometheus JMX exporter renders Connect MBeans)', () => {
   it('renders domain, MBean type and attribute with underscores', () => {
@@ -186,5 +187,19 @@ describe('worker metrics', () => {
     expect(out).not.toContain('kafka_connect_connector_metrics_status{connector="b"');
     expect(out).toContain('kafka_connect_connector_task_metrics_status{connector="b",task="0",status="paused"} 1');
     expect(out).not.toContain('status="failed"');
+  });
+});
+
+describe('worker properties metrics.listener and log.format', () => {
+  const base = { 'group.id': 'g', 'config.storage.topic': 'c', 'status.storage.topic': 's', 'offset.storage.topic': 'o', 'key.converter': 'k', 'value.converter': 'v' };
+  it('metrics.listener is off by default and takes http://host:port; log.format is text or json', () => {
+    expect(compileWorkerConfig(base)).toMatchObject({ metricsListener: null, logFormat: 'text' });
+    expect(compileWorkerConfig({ ...base, 'metrics.listener': 'http://127.0.0.1:9404', 'log.format': 'JSON' })).toMatchObject({
+      metricsListener: { protocol: 'http', host: '127.0.0.1', port: 9404 }, logFormat: 'json',
+    });
+  });
+  it('invalid values name the key', () => {
+    expect(() => compileWorkerConfig({ ...base, 'metrics.listener': '9404' })).toThrow('Invalid value 9404 for configuration metrics.listener: Expected a URL of the form http://host:port');
+    expect(() => compileWorkerConfig({ ...base, 'log.format': 'xml' })).toThrow('Invalid value xml for configuration log.format: String must be one of: text, json');
   });
 });
