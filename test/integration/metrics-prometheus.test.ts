@@ -11,7 +11,7 @@ import { execFileSync, spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import {
-  REPO_ROOT, closeKafka, createConnector, createTopic, deleteTopics, endOffsets, freePort, produce, request, startWorker,
+  REPO_ROOT, closeKafka, createConnector, outputFile, createTopic, deleteTopics, endOffsets, freePort, produce, request, startWorker,
   stopAllWorkers, sumOffsets, uniqueName, waitFor, waitForState, type OutRecord, type Worker,
 } from './helpers';
 import { banknote, delayedSequence, learnConnector, LEARNERS, learnerStatus, order, toRecords, waitLearned } from './learn-support';
@@ -204,7 +204,7 @@ it('tasks on the main thread (kappa.task.threads=false) count the same; a delete
   topics.push(input);
   const name = uniqueName('inline');
   await createConnector(inline.api, name, {
-    'connector.class': 'io.kappa.connect.file.FileStreamSinkConnector', 'tasks.max': '1', topics: input, file: path.join(REPO_ROOT, '.data', `${name}.txt`),
+    'connector.class': 'io.kappa.connect.file.FileStreamSinkConnector', 'tasks.max': '1', topics: input, file: outputFile('metrics-inline'),
     'errors.tolerance': 'all',
   });
   await waitForState(inline.api, name, 'RUNNING', { taskState: 'RUNNING', taskCount: 1 });
@@ -224,7 +224,6 @@ it('tasks on the main thread (kappa.task.threads=false) count the same; a delete
   expect(expected.filter((e) => !text.includes(e))).toEqual([]);
   expect((await inline.api.delete(`/connectors/${encodeURIComponent(name)}`)).status).toBe(204);
   await waitFor(async () => !(await request('GET', `${inline.url}/metrics`)).text.includes(`connector="${name}"`), { timeoutMs: 30_000, description: 'series of the deleted connector gone' });
-  fs.rmSync(path.join(REPO_ROOT, '.data', `${name}.txt`), { force: true });
   // every line the worker printed is a JSON object with a log4j level, a logger and a message
   const lines = inline.logs().split('\n').filter((l) => l.trim() !== '');
   const events = lines.map((l) => { try { return JSON.parse(l) as Record<string, unknown>; } catch { return l; } });
