@@ -28,25 +28,27 @@ async function main(): Promise<void> {
     process.stderr.write(`Invalid worker configuration: ${(e as Error).message}\n`);
     process.exit(2);
   }
+  // through the worker's logger, so that these lines have the format (text or JSON) of every other line
+  const log = worker.logs.logger('io.kappa.connect.Worker');
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    process.stdout.write(`Received ${signal}, stopping the worker\n`);
+    log.info(`Received ${signal}, stopping the worker`);
     const timer = setTimeout(() => process.exit(1), 60000);
     timer.unref();
     void worker.close().then(() => process.exit(0));
   };
   // A stray rejected promise must never take the whole worker (and every connector) down.
   process.on('unhandledRejection', (reason) => {
-    process.stderr.write(`Unhandled promise rejection (worker keeps running): ${(reason as Error)?.stack ?? String(reason)}\n`);
+    log.error('Unhandled promise rejection (the worker keeps running)', { error: reason instanceof Error ? reason : String(reason) });
   });
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   try {
     await worker.start();
   } catch (e) {
-    process.stderr.write(`Worker failed to start: ${(e as Error).stack ?? e}\n`);
+    log.error('Worker failed to start', { error: e instanceof Error ? e : String(e) });
     await worker.close().catch(() => undefined);
     process.exit(1);
   }

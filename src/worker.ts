@@ -13,17 +13,22 @@ import { PluginRegistry } from './plugins/registry';
 import { buildServer } from './rest/server';
 import { InlineTask, ThreadTask } from './runtime/task-handles';
 import { servingSettings } from './ml/serving/hub';
+import { WorkerMetrics } from './metrics/worker-metrics';
+import { startMetricsListener } from './rest/metrics';
+import type { Server } from 'node:http';
 
 export class Worker {
   readonly logs: LogRegistry;
   readonly kafka: KafkaClient;
   readonly registry: PluginRegistry;
   readonly herder: Herder;
+  readonly metrics: WorkerMetrics;
   private server?: FastifyInstance;
+  private metricsServer?: Server;
   private closing?: Promise<void>;
 
   constructor(readonly config: WorkerConfig, logs?: LogRegistry) {
-    this.logs = logs ?? new LogRegistry(LogRegistry.parseLevel(config.logLevel) ?? 'INFO');
+    this.logs = logs ?? new LogRegistry(LogRegistry.parseLevel(config.logLevel) ?? 'INFO', undefined, config.logFormat);
     this.kafka = createKafkaClient(config.kafkaClient, {
       bootstrapServers: config.bootstrapServers,
       clientId: `connect-${config.groupId}`,
@@ -64,6 +69,7 @@ export class Worker {
       logs: this.logs,
       createTask: (spec, events) => (config.taskThreads ? new ThreadTask(spec, events, threadServices) : new InlineTask(spec, events, env)),
     });
+    this.metrics = new WorkerMetrics({ workerId: config.workerId, connectorNames: () => this.herder.connectorNames(), connectorStatus: (n) => this.herder.connectorStatus(n) });
 
   }
 
@@ -81,6 +87,7 @@ export class Worker {
       config: this.config,
       clusterId: () => this.kafka.clusterId(),
       ready,
+      metrics: this.metrics,
       publishClusterLogLevel: async (namespace, level) => {
         await this.kafka.send([{ topic: this.config.configTopic, partition: 0, key: `logger-cluster-${namespace}`, value: JSON.stringify({ level }) }]);
       },
@@ -88,6 +95,11 @@ export class Worker {
     const { host, port } = this.config.listener;
     await this.server.listen({ host, port });
     log.info(`REST server listening on http://${host}:${port}/, advertised as ${this.config.workerId}`);
+    const metricsListener = this.config.metricsListener;
+    if (metricsListener) {
+      this.metricsServer = await startMetricsListener(metricsListener, this.metrics);
+      log.info(`Metrics listening on http://${metricsListener.host}:${metricsListener.port}/metrics`);
+    }
     try {
       await this.herder.start();
       markReady();
@@ -104,6 +116,7 @@ export class Worker {
       log.info('Worker stopping');
       await this.herder.stop().catch((e) => log.error(`Herder stop failed: ${(e as Error).message}`));
       await this.server?.close().catch(() => undefined);
+      await new Promise<void>((resolve) => (this.metricsServer ? this.metricsServer.close(() => resolve()) : resolve()));
       await this.kafka.close();
       log.info('Worker stopped');
     })();

@@ -33,6 +33,8 @@ const def: ConfigDef = [
   { name: 'topic.tracking.allow.reset', type: 'BOOLEAN', default: true, importance: 'LOW', documentation: 'Allow resetting tracked topics.' },
   { name: 'connector.client.config.override.policy', type: 'STRING', default: 'All', importance: 'MEDIUM', documentation: 'Which consumer.override./producer.override./admin.override. settings connectors may set: All, None or Principal.', validator: (v, n) => (typeof v === 'string' && !['all', 'none', 'principal'].includes(v.toLowerCase()) ? `Invalid value ${v} for configuration ${n}: must be All, None or Principal` : undefined) },
   { name: 'log.level', type: 'STRING', default: 'INFO', importance: 'LOW', documentation: 'Root log level (kappa extension).' },
+  { name: 'log.format', type: 'STRING', default: 'text', importance: 'LOW', documentation: "Log lines on stdout: 'text' (one human-readable line per event) or 'json' (one JSON object per line, for log collectors). Kappa extension.", validator: validators.oneOf('text', 'json') },
+  { name: 'metrics.listener', type: 'STRING', default: '', importance: 'LOW', documentation: 'A second listener (http://host:port) serving only GET /metrics (Prometheus text format), besides /metrics on the REST listener; empty: none. Kappa extension.' },
   { name: 'session.timeout.ms', type: 'INT', default: 10000, importance: 'HIGH', documentation: "The timeout used to detect worker failures: a worker that sends no heartbeat for this long leaves the group.", validator: validators.atLeast(1) },
   { name: 'heartbeat.interval.ms', type: 'INT', default: 3000, importance: 'HIGH', documentation: 'The expected time between heartbeats to the group coordinator.', validator: validators.atLeast(1) },
   { name: 'rebalance.timeout.ms', type: 'INT', default: 60000, importance: 'HIGH', documentation: 'The maximum time each worker may take to join the group during a rebalance.', validator: validators.atLeast(1) },
@@ -77,6 +79,9 @@ export interface WorkerConfig {
   readonly topicTracking: boolean;
   readonly topicTrackingReset: boolean;
   readonly logLevel: string;
+  readonly logFormat: 'text' | 'json';
+  /** a listener of its own for GET /metrics (metrics.listener), if set */
+  readonly metricsListener: Listener | null;
   readonly kafkaClient: KafkaClientKind;
   readonly taskThreads: boolean;
   readonly sessionTimeoutMs: number;
@@ -99,12 +104,12 @@ export interface WorkerConfig {
   readonly maxConnectorConfigBytes: number;
 }
 
-function parseListener(value: string): Listener {
+function parseListener(value: string, key = 'listeners'): Listener {
   const m = /^(https?):\/\/([^:/]*|\[[^\]]+\]):(\d+)\/?$/.exec(value.trim());
-  if (!m) throw new ConfigException(`Invalid value ${value} for configuration listeners: Expected a URL of the form http://host:port`);
-  if (m[1] !== 'http') throw new ConfigException(`Invalid value ${value} for configuration listeners: only http listeners are supported`);
+  if (!m) throw new ConfigException(`Invalid value ${value} for configuration ${key}: Expected a URL of the form http://host:port`);
+  if (m[1] !== 'http') throw new ConfigException(`Invalid value ${value} for configuration ${key}: only http listeners are supported`);
   const port = Number(m[3]);
-  if (port > 65535) throw new ConfigException(`Invalid value ${value} for configuration listeners: port out of range`);
+  if (port > 65535) throw new ConfigException(`Invalid value ${value} for configuration ${key}: port out of range`);
   // An empty host means "all interfaces" in Connect; this project binds loopback unless told otherwise.
   return { protocol: 'http', host: m[2] || '127.0.0.1', port };
 }
@@ -156,6 +161,8 @@ export function compileWorkerConfig(raw: Record<string, string>): WorkerConfig {
     topicTracking: values['topic.tracking.enable'] as boolean,
     topicTrackingReset: values['topic.tracking.allow.reset'] as boolean,
     logLevel: values['log.level'] as string,
+    logFormat: (values['log.format'] as string).toLowerCase() as 'text' | 'json',
+    metricsListener: (values['metrics.listener'] as string).trim() === '' ? null : parseListener(values['metrics.listener'] as string, 'metrics.listener'),
     kafkaClient: (values['kafka.client'] as string).toLowerCase() as KafkaClientKind,
     taskThreads: values['kappa.task.threads'] as boolean,
     sessionTimeoutMs: values['session.timeout.ms'] as number,

@@ -71,6 +71,8 @@ export interface FetchedBatch {
   readonly messages: ConsumedMessage[];
   /** approximate bytes held by this batch, counted against the consumer's fetch buffer until released */
   readonly bytes: number;
+  /** the partition's high watermark as this fetch saw it (for the consumer lag metric), when the client tells */
+  readonly highWatermark?: number;
 }
 
 export interface GroupConsumerOptions {

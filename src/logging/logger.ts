@@ -1,8 +1,16 @@
 /**
  * Named loggers with log4j-style levels, changeable at run time (the /admin/loggers resource).
  * A logger's level is its own if set, else its nearest configured ancestor's ("a.b" → "a" → root).
- * Lines go to stdout as `[time] LEVEL message (logger)` with an optional `[connector|task-N]` context.
+ *
+ * Every event goes through one pino logger (a child per named logger, carrying `logger` and
+ * `context`); log4j's levels map onto pino's (FATAL→fatal … TRACE→trace; OFF and ALL are only
+ * thresholds). The registry decides what is emitted, since levels follow the logger hierarchy, which
+ * pino does not have. Output, one line per event on stdout:
+ *   text (default)  `[time] LEVEL [connector|task-N] message {extra} (logger)`: what people read and
+ *                   what scripts and tests grep (the startup line `Worker started`, `ERROR`)
+ *   json            pino's JSON line: {"level":"WARN","time":"…","logger":"…","context":"…","message":"…", extra…}
  */
+import pino from 'pino';
 import type { Logger } from '../api';
 
 export const LEVELS = ['OFF', 'FATAL', 'ERROR', 'WARN', 'INFO', 'DEBUG', 'TRACE', 'ALL'] as const;
@@ -11,14 +19,34 @@ const rank: Record<Level, number> = { OFF: 0, FATAL: 1, ERROR: 2, WARN: 3, INFO:
 
 export const ROOT = 'root';
 
+export type LogFormat = 'text' | 'json';
+
+const PINO_LEVEL = { FATAL: 'fatal', ERROR: 'error', WARN: 'warn', INFO: 'info', DEBUG: 'debug', TRACE: 'trace' } as const;
+type EmittedLevel = keyof typeof PINO_LEVEL;
+
+/** Fields of a pino line that are not the caller's extra data. */
+const OWN_FIELDS = new Set(['level', 'time', 'logger', 'context', 'message']);
+
 interface LevelSetting { level: Level; lastModified: number | null }
 
 export class LogRegistry {
   private readonly levels = new Map<string, LevelSetting>();
   private readonly known = new Set<string>([ROOT]);
   private readonly changeListeners = new Set<() => void>();
-  constructor(rootLevel: Level = 'INFO', private readonly write: (line: string) => void = (l) => process.stdout.write(l + '\n')) {
+  private readonly pino: pino.Logger;
+
+  /** `write` gets each finished line without its newline (stdout by default). */
+  constructor(rootLevel: Level = 'INFO', write: (line: string) => void = (l) => process.stdout.write(l + '\n'), readonly format: LogFormat = 'text') {
     this.levels.set(ROOT, { level: rootLevel, lastModified: null });
+    // a synchronous destination: lines keep their order with the process's other output, and none is lost at exit
+    const destination = { write: format === 'json' ? (s: string) => write(s.replace(/\n$/, '')) : (s: string) => write(textLine(s)) };
+    this.pino = pino({
+      level: 'trace', // what is emitted is decided per logger, above
+      base: undefined,
+      messageKey: 'message',
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label.toUpperCase() }) },
+    }, destination);
   }
 
   static parseLevel(value: string): Level | undefined {
@@ -88,11 +116,12 @@ export class LogRegistry {
 
   logger(name: string, context?: string): Logger {
     this.known.add(name);
-    const emit = (level: Level, msg: string, extra?: Record<string, unknown>) => {
+    const child = this.pino.child(context ? { logger: name, context } : { logger: name });
+    const emit = (level: EmittedLevel, msg: string, extra?: Record<string, unknown>) => {
       if (rank[level] > rank[this.effective(name).level]) return;
-      const ctx = context ? ` [${context}]` : '';
-      const tail = extra && Object.keys(extra).length > 0 ? ' ' + safeJson(extra) : '';
-      this.write(`[${new Date().toISOString()}] ${level.padEnd(5)}${ctx} ${msg}${tail} (${name})`);
+      const fields = extra && Object.keys(extra).length > 0 ? plain(extra) : undefined;
+      if (fields) child[PINO_LEVEL[level]](fields, msg);
+      else child[PINO_LEVEL[level]](msg);
     };
     return {
       error: (m, e) => emit('ERROR', m, e),
@@ -110,4 +139,28 @@ function safeJson(v: unknown): string {
   } catch {
     return '[unserializable]';
   }
+}
+
+/** Extra data as JSON-safe values: an Error becomes its stack (pino would drop it as `{}`), a bigint a string. */
+function plain(extra: Record<string, unknown>): Record<string, unknown> {
+  try {
+    return JSON.parse(safeJson(extra)) as Record<string, unknown>;
+  } catch {
+    return { extra: '[unserializable]' };
+  }
+}
+
+/** pino's JSON line as the human-readable line. */
+function textLine(json: string): string {
+  let e: Record<string, unknown>;
+  try {
+    e = JSON.parse(json) as Record<string, unknown>;
+  } catch {
+    return json.replace(/\n$/, '');
+  }
+  const extra: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(e)) if (!OWN_FIELDS.has(k)) extra[k] = v;
+  const ctx = e.context ? ` [${String(e.context)}]` : '';
+  const tail = Object.keys(extra).length > 0 ? ' ' + safeJson(extra) : '';
+  return `[${String(e.time)}] ${String(e.level).padEnd(5)}${ctx} ${String(e.message)}${tail} (${String(e.logger)})`;
 }

@@ -21,6 +21,8 @@ import { checkConfigMap } from './bodies';
 import { modelRoutes } from './models';
 import { learnerRoutes } from './learners';
 import { consoleRoutes } from '../console/routes';
+import { metricsRoutes } from './metrics';
+import type { WorkerMetrics } from '../metrics/worker-metrics';
 import { forward, forwardTarget, type ForwardableRequest } from './forwarding';
 import { hostChecker } from './host-check';
 import { nestingExceeds } from '../converters/nesting';
@@ -36,6 +38,8 @@ export interface ServerDeps {
   ready: Promise<void>;
   /** writes a cluster-scoped logger level to the config topic */
   publishClusterLogLevel?: (namespace: string, level: string) => Promise<void>;
+  /** GET /metrics (Prometheus text format); absent: no such route */
+  metrics?: WorkerMetrics;
 }
 
 export type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<string, unknown> }>;
@@ -158,8 +162,9 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   // Every resource produces application/json only: an Accept header that rules JSON out is 406,
   // as Jersey answers it; CORS preflights are not affected.
   // Jersey matches path and method first, so unknown routes stay 404 and wrong methods 405.
+  // /metrics is text for scrapers (not part of Connect's API): any Accept header gets it.
   app.addHook('onRequest', async (req, reply) => {
-    if (req.method === 'OPTIONS' || req.routeOptions.url === undefined || acceptsJson(req.headers.accept)) return;
+    if (req.method === 'OPTIONS' || req.routeOptions.url === undefined || req.routeOptions.url === '/metrics' || acceptsJson(req.headers.accept)) return;
     await reply.code(406).send(errorBody(406));
   });
 
@@ -192,6 +197,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   modelRoutes(table, deps, app);
   learnerRoutes(table, deps);
   consoleRoutes(table, deps, app);
+  if (deps.metrics) metricsRoutes(table, deps.metrics);
 
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0]!.replace(/\/+/g, '/');

@@ -5,6 +5,7 @@
  */
 import { ConnectException, type Logger, type RawRecord } from '../api';
 import type { KafkaClient, OutgoingMessage } from '../kafka/port';
+import type { ErrorMetrics } from '../metrics/thread-metrics';
 
 /** Where DLQ records go: topic creation, and a send that may only queue them (acknowledged by the task's flush). */
 export type DlqWriter = Pick<KafkaClient, 'ensureTopics' | 'send'>;
@@ -94,6 +95,8 @@ export class ErrorHandler {
     private readonly identity: { connector: string; taskId: number },
     private readonly kafka: DlqWriter,
     private readonly logger: Logger,
+    /** Connect's task-error-metrics of the task */
+    private readonly metrics?: ErrorMetrics,
   ) {}
 
   get tolerance(): 'none' | 'all' { return this.config.tolerance; }
@@ -121,9 +124,13 @@ export class ErrorHandler {
       const wait = Math.min(delay, this.config.retryDelayMaxMs, deadline - Date.now());
       await sleep(Math.max(0, wait + Math.floor(Math.random() * Math.min(wait, 100))));
       delay *= 2;
+      this.metrics?.retry();
       try {
-        return fn();
+        const value = fn();
+        this.metrics?.recordFailure(); // the attempt before this one
+        return value;
       } catch (e) {
+        this.metrics?.recordFailure(); // the attempt before this one; the last failure is counted by handle()
         last = e instanceof Error ? e : new Error(String(e));
         if (!isRetriable(last)) break;
       }
@@ -134,9 +141,15 @@ export class ErrorHandler {
   /** Reports a failure; returns undefined when tolerated, throws when not. */
   handle(ctx: ErrorContext): undefined {
     const tolerated = this.config.tolerance === 'all' && (tolerableStages.has(ctx.stage) || isRetriable(ctx.error));
-    if (this.config.logEnable) this.log(ctx);
+    this.metrics?.recordFailure();
+    this.metrics?.recordError();
+    if (this.config.logEnable) {
+      this.log(ctx);
+      this.metrics?.errorLogged();
+    }
     if (!tolerated) throw new ToleranceExceededError(ctx.error);
     this.recordsSkipped++;
+    this.metrics?.recordSkipped();
     if (this.config.dlqTopic !== '') this.pendingDlq.push(this.dlqRecord(ctx));
     return undefined;
   }
@@ -179,7 +192,14 @@ export class ErrorHandler {
     this.pendingDlq = [];
     this.dlqReady ??= this.kafka.ensureTopics([{ topic: this.config.dlqTopic, partitions: 1, replicationFactor: this.config.dlqReplicationFactor }])
       .catch((e) => { this.dlqReady = undefined; throw e; });
-    await this.dlqReady;
-    await this.kafka.send(batch);
+    // as Connect counts them: a request per record sent, a failure per send that failed
+    this.metrics?.dlqProduced(batch.length);
+    try {
+      await this.dlqReady;
+      await this.kafka.send(batch);
+    } catch (e) {
+      this.metrics?.dlqFailed();
+      throw e;
+    }
   }
 }

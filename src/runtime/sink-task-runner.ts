@@ -23,6 +23,7 @@ import { ErrorHandler, isRetriable, traceOf, type ErrorHandlingConfig } from './
 import { stepApplies, closeChain, type ChainStep } from './transformation-chain';
 import { withPrefix } from '../config/parse';
 import { headersToConnect } from '../converters/headers';
+import { threadMetrics, type TaskMetrics } from '../metrics/thread-metrics';
 
 export type TaskState = 'UNASSIGNED' | 'RUNNING' | 'PAUSED' | 'FAILED';
 
@@ -85,6 +86,8 @@ class Serial {
   }
 }
 
+const consumerClientId = (connector: string, taskId: number) => `connector-consumer-${connector}-${taskId}`;
+
 const partitionKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
@@ -105,6 +108,7 @@ export class SinkTaskRunner {
   private readonly txStart = new Map<string, TopicPartitionOffset>();
   private task?: SinkTask;
   private readonly errorHandler: ErrorHandler;
+  private readonly metrics: TaskMetrics;
   private readonly serial = new Serial();
   private readonly statefulChain: boolean;
   /** next offset to commit per partition: everything before it was put (and maybe not yet flushed) */
@@ -124,10 +128,11 @@ export class SinkTaskRunner {
   constructor(private readonly o: SinkTaskRunnerOptions) {
     this.paused = o.startPaused;
     this.statefulChain = o.chain.some((s) => typeof s.transformation.preCommit === 'function');
+    this.metrics = threadMetrics().task(o.connector, o.taskId, consumerClientId(o.connector, o.taskId));
     this.errorHandler = new ErrorHandler(o.errors, { connector: o.connector, taskId: o.taskId }, {
       ensureTopics: (specs) => o.kafka.ensureTopics(specs),
       send: (records) => this.producer!.send(records),
-    }, o.logger);
+    }, o.logger, this.metrics);
   }
 
   get state(): TaskState {
@@ -187,7 +192,7 @@ export class SinkTaskRunner {
       }
       this.consumer = o.kafka.groupConsumer({
         groupId: `connect-${o.connector}`,
-        clientId: `connector-consumer-${o.connector}-${o.taskId}`,
+        clientId: consumerClientId(o.connector, o.taskId),
         topics: o.topics.length > 0 ? o.topics : undefined,
         topicsRegex: o.topicsRegex ? new RegExp(`^(?:${o.topicsRegex})$`) : undefined,
         overrides: withPrefix(o.connectorConfig, 'consumer.override.'),
@@ -203,6 +208,7 @@ export class SinkTaskRunner {
           if (this.tx && this.tx.inTransaction && revoked.some((r) => this.txStart.has(partitionKey(r.topic, r.partition)))) {
             this.rollbackRequested ??= `partitions ${revoked.map((r) => `${r.topic}-${r.partition}`).join(', ')} moved to another task while a transaction held their records`;
           }
+          this.metrics.partitionsRevoked(revoked);
           // Never commit for partitions this task no longer owns: that could move another task's position back.
           for (const r of revoked) {
             this.putOffsets.delete(partitionKey(r.topic, r.partition));
@@ -266,7 +272,12 @@ export class SinkTaskRunner {
         if (!this.stopped && !this.failed) {
           // checked on the serial executor: a rebalance or a rollback may have moved the partition
           // while this batch waited behind a commit
-          await this.serial.run(() => (consumer.isCurrent(batch) ? this.processBatch(batch.messages, batch.topic, batch.partition) : Promise.resolve()));
+          await this.serial.run(() => {
+            if (!consumer.isCurrent(batch)) return Promise.resolve();
+            const last = batch.messages[batch.messages.length - 1]!;
+            this.metrics.batchRead(batch.messages.length, batch.topic, batch.partition, last.offset + 1, batch.highWatermark);
+            return this.processBatch(batch.messages, batch.topic, batch.partition);
+          });
         }
       } catch (e) {
         this.fail(e as Error, 'a batch');
@@ -533,6 +544,7 @@ export class SinkTaskRunner {
 
   private async putAndTrack(records: SinkRecord[], topic: string, partition: number, nextOffset: number | undefined): Promise<void> {
     if (records.length > 0) await this.putWithRetry(records);
+    this.metrics.batchSent(records.length);
     await this.errorHandler.flushDlq();
     if (nextOffset !== undefined) this.putOffsets.set(partitionKey(topic, partition), { topic, partition, offset: nextOffset });
   }
@@ -700,6 +712,7 @@ export class SinkTaskRunner {
       await this.producer?.close().catch(() => undefined);
       try { await this.task?.stop(); } catch (e) { this.o.logger.warn(`task stop failed: ${(e as Error).message}`); }
       await closeChain(this.o.chain).catch(() => undefined);
+      this.metrics.close();
     })();
     return this.stopping;
   }

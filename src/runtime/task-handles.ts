@@ -10,6 +10,7 @@ import type { LogRegistry } from '../logging/logger';
 import { followThreadLearners } from '../ml/online/remote-learners';
 import type { CatalogContext } from '../ml/serving/hub';
 import { serveCatalogs } from '../ml/serving/remote-hub';
+import { followThreadMetrics } from '../metrics/thread-bridge';
 import { traceOf } from './errors';
 import type { SinkTaskRunner, TaskState } from './sink-task-runner';
 import { createSinkTaskRunner, type TaskEnvironment } from './task-factory';
@@ -52,6 +53,7 @@ export class ThreadTask implements TaskHandle {
     this.channel = channel;
     const serving = serveCatalogs(channel, this.services.catalogContext);
     const learners = followThreadLearners(channel);
+    const unfollowMetrics = followThreadMetrics(channel);
     const unsubscribeLevels = logs.onChange(() => channel.notify('log.levels', logs.snapshot()));
     channel.on('state', (p: { state: TaskState; trace?: string }) => {
       if (this.stopping && p.state !== 'FAILED') return;
@@ -69,6 +71,7 @@ export class ThreadTask implements TaskHandle {
       worker.once('exit', (code) => {
         channel.close(new Error(`the thread of task ${this.spec.connector}-${this.spec.taskId} has exited`));
         unsubscribeLevels();
+        unfollowMetrics();
         learners.close();
         void serving.close().catch(() => undefined);
         if (!this.stopping && this.current !== 'FAILED') {

@@ -385,7 +385,7 @@ export class KafkajsClient implements KafkaClient {
         const messages = batch.messages.map((m) => toMessage(m, batch.topic, batch.partition));
         let bytes = 0;
         for (const m of messages) bytes += 64 + (m.key?.length ?? 0) + (m.value?.length ?? 0);
-        const fetched: FetchedBatch = { topic: batch.topic, partition: batch.partition, messages, bytes };
+        const fetched: FetchedBatch = { topic: batch.topic, partition: batch.partition, messages, bytes, highWatermark: Number(batch.highWatermark) };
         const heartbeat = setInterval(() => { payload.heartbeat().catch(() => undefined); }, 3000);
         try {
           await new Promise<void>((resolve) => { releases.set(fetched, resolve); deliver(fetched); });

@@ -170,7 +170,7 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
       isolationLevel: o.readCommitted ? 'read_committed' : this.tuning.isolationLevel,
       offsetReset: this.tuning.offsetReset,
       canFetch: () => !this.paused && !this.stopped && this.buffered < this.maxBuffered,
-      onBatch: (b) => this.enqueue(b),
+      onBatch: (b, highWatermark) => this.enqueue({ ...b, highWatermark }),
       onRetrying: (failures, e) => {
         this.deps.logger.debug(`fetch failed (${failures} in a row), retrying: ${e.message} (${o.groupId})`);
         if (failures === 3) this.setDegraded(`cannot fetch from Kafka: ${e.message}`);

@@ -24,6 +24,7 @@ import { ArtifactStore } from './artifacts';
 import type { ModelBackend, ServingModel } from './backends';
 import { challengerModelId, decodeChallenger, type ChallengerControl, type ChallengerMode } from './challenger';
 import { decodeControl, expiresAt, isExpired, type ModelControl, type ModelFormat } from './control';
+import { threadMetrics } from '../../metrics/thread-metrics';
 
 export type ExpiredPolicy = 'fallback' | 'error' | 'passthrough';
 export type MissingPolicy = 'error' | 'passthrough';
@@ -394,6 +395,7 @@ export class ModelCatalog {
       } catch (e) {
         v.state = 'refused';
         v.error = (e as Error).message;
+        threadMetrics().activationRefusals.inc({ model: c.id });
         const alone = this.isChallenger(entry.id, v) && !entry.versions.includes(v) ? ' alone (the challenger is not used)' : '';
         const serving = entry.serving && entry.serving !== v && entry.serving.state === 'ready' ? `; version ${entry.serving.control.version} keeps serving${alone}` : '';
         this.warn(c.id, `model ${c.id} version ${c.version} refused: ${v.error}${serving}`);

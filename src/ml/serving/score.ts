@@ -36,6 +36,7 @@ import { goesToChallenger, HEADER_CHALLENGER_PREDICTION, HEADER_CHALLENGER_VERSI
 import { fieldOf } from './control';
 import { labelOutcome, PendingPredictions, type EvaluationDelta, type VersionPrediction } from './evaluation';
 import { acquireCatalog, dropUses, recordOutcome, recordUse, servingSettings, type CatalogLease, type CatalogView } from './hub';
+import { threadMetrics, type ScoringMetrics } from '../../metrics/thread-metrics';
 
 export const SCORE_CLASS = 'io.kappa.connect.ml.Score';
 export const HEADER_MODEL_ID = 'kappa.model.id';
@@ -133,6 +134,7 @@ export class Score implements Transformation {
   private readonly schemaCache = new WeakMap<Schema, Map<string, Schema>>();
   private readonly predSchemas = new Map<string, Schema>();
   private closed = false;
+  private metrics?: ScoringMetrics;
 
   configure(config: ConfigMap): void {
     const v = parseConfigOrThrow(scoreConfigDef, config);
@@ -161,6 +163,7 @@ export class Score implements Transformation {
 
   async open(context: TransformationContext): Promise<void> {
     this.context = context;
+    this.metrics = threadMetrics().scoring(context.connectorName, context.taskId);
     const topic = this.topicOverride ?? servingSettings(context.workerConfig).topic;
     this.lease = await acquireCatalog(topic, context);
     const catalog = this.lease.catalog;
@@ -390,8 +393,10 @@ export class Score implements Transformation {
     }
     if (ok.length === 0) return result;
     let p: Prediction;
+    const started = performance.now();
     try {
       p = await model.score(ok.length === idx.length ? rows : rows.slice(0, ok.length * d), ok.length);
+      this.metrics?.scored(model.id, model.version, ok.length, (performance.now() - started) / 1000);
     } catch (e) {
       if (mayRetry && isModelLost(e)) return e as Error;
       const err = new DataException(`scoring with model ${model.id} version ${model.version} failed: ${(e as Error).message}`);
@@ -467,6 +472,7 @@ export class Score implements Transformation {
     if (this.closed) return;
     this.closed = true;
     this.unsubscribe?.();
+    this.metrics?.close();
     if (this.context) dropUses(this.context.connectorName, this.context.taskId);
     const lease = this.lease;
     this.lease = undefined;

@@ -4,7 +4,8 @@
  * control plane, the REST API and the model catalog; this thread reaches the catalog and reports
  * its state through the channel (channel.ts):
  *
- *   main → thread   pause, resume, stop (request: resolves once everything is closed), log levels
+ *   main → thread   pause, resume, stop (request: resolves once everything is closed), log levels,
+ *                   metrics.snapshot (request: this thread's metrics, when /metrics is scraped)
  *   thread → main   state, topic, warning, serving.* (scoring), learner.* (/learners)
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -12,6 +13,7 @@ import { compileWorkerConfig } from '../../config/worker-config';
 import { createKafkaClient } from '../../kafka';
 import { LogRegistry, type Level } from '../../logging/logger';
 import { exposeLearners } from '../../ml/online/remote-learners';
+import { exposeThreadMetrics } from '../../metrics/thread-bridge';
 import { installServingHub } from '../../ml/serving/hub';
 import { remoteServingHub } from '../../ml/serving/remote-hub';
 import { builtinPlugins } from '../../plugins/builtins';
@@ -32,13 +34,14 @@ async function main(): Promise<void> {
   const { spec, levels } = workerData as TaskThreadData;
   const channel = new Channel(parentPort);
   const workerConfig = compileWorkerConfig({ ...spec.workerProps });
-  const logs = new LogRegistry(LogRegistry.parseLevel(workerConfig.logLevel) ?? 'INFO');
+  const logs = new LogRegistry(LogRegistry.parseLevel(workerConfig.logLevel) ?? 'INFO', undefined, workerConfig.logFormat);
   logs.applySnapshot(levels);
   channel.on('log.levels', (l: Record<string, Level>) => logs.applySnapshot(l));
   const log = logs.logger('io.kappa.connect.runtime.TaskThread', `${spec.connector}|task-${spec.taskId}`);
 
   installServingHub(remoteServingHub(channel));
   exposeLearners(channel);
+  exposeThreadMetrics(channel);
 
   const registry = new PluginRegistry(builtinPlugins());
   registry.loadPluginPath(workerConfig.pluginPath, logs.logger('io.kappa.connect.plugins'));

@@ -8,6 +8,7 @@ import { ModelCatalog, type Resolution } from '../../../src/ml/serving/catalog';
 import { dataUri, encodeControl, parseControl, sha256Hex, type ModelControl } from '../../../src/ml/serving/control';
 import { InferencePool } from '../../../src/ml/serving/onnx';
 import { MODELS_DIR, meta, modelBytes, rowsOf, testPolicy } from './fixtures';
+import { threadMetrics } from '../../../src/metrics/thread-metrics';
 
 function linearBytes(w: number[], b = 0): Uint8Array {
   return Buffer.from(JSON.stringify({ format: 'kappa-linear-model', version: 1, task: 'regression', classes: null, nFeatures: w.length, weights: [w], intercepts: [b] }));
@@ -135,6 +136,8 @@ describe('ModelCatalog', () => {
     expect(warnings.join('\n')).toMatch(/model m version 2 refused: artifact data:\(\d+ chars\) has sha256 [0-9a-f]{64}, but the model-control message says [0-9a-f]{64}: refusing it; version 1 keeps serving/);
     const snap = catalog.snapshot('m')[0]!;
     expect(snap.versions.map((v) => [v.version, v.state])).toEqual([['1', 'ready'], ['2', 'refused']]);
+    // and counted for /metrics
+    expect(await threadMetrics().registry.metrics()).toContain('kappa_model_activation_refusals_total{model="m"} 1');
     // the corrected version can be republished
     catalog.publish(good);
     await new Promise((res) => setTimeout(res, 20));
