@@ -8,9 +8,10 @@
 #   make registry-up  start the Schema Registry (scripts/registry/registry.sh; needs the broker)
 #   make registry-down stop it
 #   make typecheck    type-check src and the tests (tsconfig.test.json)
-#   make test         build, typecheck, broker, registry, chromium (scripts/chromium.sh), MLServer's
-#                     venv (scripts/mlserver/mlserver.sh install), jest (results in .cache/jest-results.json)
-#                     and beside it a second lane: the broker-outage suite, the kafkajs smoke subset
+#   make test         build, typecheck, broker, registry, chromium (scripts/chromium.sh), jest (results in
+#                     .cache/jest-results.json) and beside it a second lane: MLServer's venv
+#                     (scripts/mlserver/mlserver.sh install), the broker-outage, Kafka security and
+#                     remote-model suites (.cache/jest-results-faults.json), the kafkajs smoke subset
 #                     (.cache/jest-results-kafkajs.json) and the REST suites against a 3-worker cluster
 #                     (.cache/jest-results-cluster.json); broker and registry stopped again
 #   make run          build, broker, then scripts/run.sh: the worker in the foreground
@@ -59,6 +60,8 @@ KAFKAJS_SMOKE := test/integration/rest-lifecycle.test.ts test/integration/data-p
 JEST_RESULTS_CLUSTER := .cache/jest-results-cluster.json
 JEST_RESULTS_FAULTS := .cache/jest-results-faults.json
 FAULTS_SUITE := test/integration/faults-broker.test.ts
+# beside the faults in the second lane: suites that mostly wait (on a broker of their own, on MLServer)
+LANE_SUITES := $(FAULTS_SUITE) test/integration/security-kafka.test.ts test/integration/serving-remote.test.ts
 CLUSTER_REST := test/integration/rest-connectors.test.ts test/integration/rest-lifecycle.test.ts test/integration/rest-errors.test.ts
 JEST_ARGS ?=
 # make run WORKERS=3: a cluster of that many workers (1-9) on consecutive ports from 8083
@@ -167,19 +170,19 @@ test: build typecheck
 	# Debian's chromium for the console test, installed with apt-get only when missing
 	bash scripts/chromium.sh || echo "make: no chromium; test/integration/console-ui.test.ts will fail" >&2
 	rm -f $(JEST_RESULTS) $(JEST_RESULTS_KAFKAJS) $(JEST_RESULTS_CLUSTER) $(JEST_RESULTS_FAULTS)
-	# MLServer (PyPI, pinned) for the remote-model tests, which start and stop it themselves; installed
-	# here once, so that no test waits on pip. A failed install is reported and those tests fail with it.
-	$(MLSERVER_SH) install || echo "make: MLServer could not be installed (scripts/mlserver/mlserver.sh install); the remote-model tests will fail" >&2
 	echo "make: jest against KAFKA_BOOTSTRAP_SERVERS=$$KAFKA_BOOTSTRAP_SERVERS SCHEMA_REGISTRY_URL=$${SCHEMA_REGISTRY_URL:-}" >&2
 	status=0
 	if [[ -z "$(JEST_ARGS)" ]]; then
 	  # A second lane beside the main suite (it mostly waits: through broker outages, rebalances):
-	  # the broker-outage suite (it stops and restarts a broker of its own), then the kafkajs
+	  # MLServer's install (PyPI, pinned; the remote-model tests start and stop it themselves), the
+	  # broker-outage suite (it stops and restarts a broker of its own), the Kafka security suite (a
+	  # SASL_SSL broker of its own) and the remote-model suite, then the kafkajs
 	  # adapter's smoke subset (REST lifecycle, data path, crash recovery) and the REST suites
 	  # against a 3-worker cluster with every request sent to a follower. Its output is in
 	  # .cache/jest-lane.log, shown when it fails. KAPPA_SKIP_KAFKAJS_SMOKE=1 runs only the faults.
 	  ( lane=0
-	    $(JEST) --ci --json --outputFile=$(JEST_RESULTS_FAULTS) $(FAULTS_SUITE) || lane=1
+	    $(MLSERVER_SH) install || echo "make: MLServer could not be installed (scripts/mlserver/mlserver.sh install); the remote-model tests will fail"
+	    $(JEST) --ci --json --outputFile=$(JEST_RESULTS_FAULTS) $(LANE_SUITES) || lane=1
 	    if [[ "$${KAPPA_SKIP_KAFKAJS_SMOKE:-0}" != 1 ]]; then
 	      echo "make: kafkajs smoke run ($(KAFKAJS_SMOKE))"
 	      KAPPA_TEST_KAFKA_CLIENT=kafkajs $(JEST) --ci --json --outputFile=$(JEST_RESULTS_KAFKAJS) $(KAFKAJS_SMOKE) || lane=1
@@ -188,7 +191,7 @@ test: build typecheck
 	    fi
 	    exit $$lane ) >.cache/jest-lane.log 2>&1 &
 	  lane=$$!
-	  $(JEST) --ci --json --outputFile=$(JEST_RESULTS) --testPathIgnorePatterns '$(FAULTS_SUITE)' || status=$$?
+	  $(JEST) --ci --json --outputFile=$(JEST_RESULTS) --testPathIgnorePatterns $(LANE_SUITES) || status=$$?
 	  wait $$lane || { status=1; echo "make: the second lane (faults, kafkajs smoke, 3-worker REST) failed:" >&2; grep -E '^(PASS|FAIL)|●|^make:|^Tests:' .cache/jest-lane.log >&2; }
 	else
 	  $(JEST) --ci --json --outputFile=$(JEST_RESULTS) $(JEST_ARGS) || status=$$?
