@@ -13,6 +13,7 @@ import { PluginRegistry } from './plugins/registry';
 import { buildServer } from './rest/server';
 import { InlineTask, ThreadTask } from './runtime/task-handles';
 import { servingSettings } from './ml/serving/hub';
+import { ConfigResolver } from './config/providers/resolver';
 
 export class Worker {
   readonly logs: LogRegistry;
@@ -62,6 +63,7 @@ export class Worker {
       registry: this.registry,
       logs: this.logs,
       createTask: (spec, events) => (config.taskThreads ? new ThreadTask(spec, events, threadServices) : new InlineTask(spec, events, env)),
+      resolver: ConfigResolver.fromWorkerProperties(config.raw),
     });
 
   }
