@@ -14,6 +14,9 @@ import { buildServer } from './rest/server';
 import { InlineTask, ThreadTask } from './runtime/task-handles';
 import { servingSettings } from './ml/serving/hub';
 import { ConfigResolver } from './config/providers/resolver';
+import { RestListeners } from './rest/listeners';
+import { restTlsSettings, type RestTls } from './rest/tls';
+import { basicAuthFrom, type BasicAuth } from './rest/basic-auth';
 
 export class Worker {
   readonly logs: LogRegistry;
@@ -21,6 +24,9 @@ export class Worker {
   readonly registry: PluginRegistry;
   readonly herder: Herder;
   private server?: FastifyInstance;
+  private readonly listeners: RestListeners;
+  private readonly tls: RestTls | null;
+  private readonly basicAuth: BasicAuth | null;
   private closing?: Promise<void>;
 
   constructor(readonly config: WorkerConfig, logs?: LogRegistry) {
@@ -49,6 +55,10 @@ export class Worker {
     } catch (e) {
       throw new ConfigException((e as Error).message);
     }
+    // REST security is read and checked now: a bad keystore or JAAS file stops the worker at start
+    this.tls = restTlsSettings(config.raw, config.listeners.some((l) => l.protocol === 'https'));
+    this.listeners = new RestListeners(config.listeners, this.tls);
+    this.basicAuth = basicAuthFrom(config.raw);
     const env = { registry: this.registry, workerConfig: config, kafka: this.kafka, logs: this.logs };
     const threadServices = {
       logs: this.logs,
@@ -85,10 +95,12 @@ export class Worker {
       publishClusterLogLevel: async (namespace, level) => {
         await this.kafka.send([{ topic: this.config.configTopic, partition: 0, key: `logger-cluster-${namespace}`, value: JSON.stringify({ level }) }]);
       },
+      serverFactory: this.listeners.serverFactory,
+      tls: this.tls,
+      basicAuth: this.basicAuth,
     });
-    const { host, port } = this.config.listener;
-    await this.server.listen({ host, port });
-    log.info(`REST server listening on http://${host}:${port}/, advertised as ${this.config.workerId}`);
+    const urls = await this.listeners.listen(this.server);
+    log.info(`REST server listening on ${urls.join(', ')}, advertised as ${this.config.advertisedUrl}${this.basicAuth ? `, basic auth with the users of ${this.basicAuth.file}` : ''}`);
     try {
       await this.herder.start();
       markReady();
@@ -105,6 +117,7 @@ export class Worker {
       log.info('Worker stopping');
       await this.herder.stop().catch((e) => log.error(`Herder stop failed: ${(e as Error).message}`));
       await this.server?.close().catch(() => undefined);
+      await this.listeners.closeOthers();
       await this.kafka.close();
       log.info('Worker stopped');
     })();

@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { Api } from './http';
+import { Api, request, type TlsClient } from './http';
 import { BOOTSTRAP_SERVERS } from './kafka';
 import { randomSuffix, sleep } from './wait';
 
@@ -23,6 +23,10 @@ export interface StartWorkerOptions {
   env?: Record<string, string>;
   /** how long to wait for GET /health → 200 */
   healthTimeoutMs?: number;
+  /** the listener's scheme (https needs the keystore properties in `props`); default http */
+  scheme?: 'http' | 'https';
+  /** sent with every request of `api` and with the /health probe (e.g. basic auth), and the CA for https */
+  client?: { headers?: Record<string, string>; tls?: TlsClient };
 }
 
 export interface Worker {
@@ -212,13 +216,14 @@ async function startSingleWorker(opts: StartWorkerOptions): Promise<Worker> {
   assertBuilt();
   const port = await freePort();
   const dir = tmpDir('kappa-it-worker-');
-  const props: Record<string, string> = { ...defaultProperties(port), ...(opts.props ?? {}) };
+  const scheme = opts.scheme ?? 'http';
+  const props: Record<string, string> = { ...defaultProperties(port), ...(scheme === 'https' ? { listeners: `https://127.0.0.1:${port}` } : {}), ...(opts.props ?? {}) };
   for (const k of opts.omit ?? []) delete props[k];
   const propsFile = path.join(dir, 'worker.properties');
   writeProperties(propsFile, props);
   const host = props['rest.advertised.host.name'] ?? '127.0.0.1';
   const advertisedPort = props['rest.advertised.port'] ?? String(port);
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${scheme}://127.0.0.1:${port}`;
   let output = '';
   let child: ChildProcess | undefined;
   const startupHealth: { status: number; body: string }[] = [];
@@ -254,8 +259,8 @@ async function startSingleWorker(opts: StartWorkerOptions): Promise<Worker> {
         throw new Error(`worker exited before becoming healthy (code ${c.exitCode}, signal ${c.signalCode}):\n${output.slice(-4000)}`);
       }
       try {
-        const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
-        const text = await res.text();
+        const { status, text } = await request('GET', `${url}/health`, { ...(opts.client ?? {}), timeoutMs: 2000 });
+        const res = { status };
         if (res.status === 200) return;
         startupHealth.push({ status: res.status, body: text });
         last = `HTTP ${res.status} ${text.slice(0, 200)}`;
@@ -271,7 +276,7 @@ async function startSingleWorker(opts: StartWorkerOptions): Promise<Worker> {
 
   const worker: Worker = {
     url,
-    api: new Api(url),
+    api: new Api(url, opts.client ?? {}),
     port,
     workerId: `${host}:${advertisedPort}`,
     props,
