@@ -22,6 +22,7 @@ export interface RequestOptions {
 }
 
 export interface TlsClient {
+  maxVersion?: 'TLSv1.2' | 'TLSv1.3';
   ca?: string | Buffer;
   cert?: string | Buffer;
   key?: string | Buffer;

@@ -25,6 +25,8 @@ export interface StartWorkerOptions {
   healthTimeoutMs?: number;
   /** the listener's scheme (https needs the keystore properties in `props`); default http */
   scheme?: 'http' | 'https';
+  /** more listener URLs after the worker's own (which `url` and `api` use) */
+  extraListeners?: string[];
   /** sent with every request of `api` and with the /health probe (e.g. basic auth), and the CA for https */
   client?: { headers?: Record<string, string>; tls?: TlsClient };
 }
@@ -217,7 +219,8 @@ async function startSingleWorker(opts: StartWorkerOptions): Promise<Worker> {
   const port = await freePort();
   const dir = tmpDir('kappa-it-worker-');
   const scheme = opts.scheme ?? 'http';
-  const props: Record<string, string> = { ...defaultProperties(port), ...(scheme === 'https' ? { listeners: `https://127.0.0.1:${port}` } : {}), ...(opts.props ?? {}) };
+  const listeners = [`${scheme}://127.0.0.1:${port}`, ...(opts.extraListeners ?? [])].join(',');
+  const props: Record<string, string> = { ...defaultProperties(port), listeners, ...(opts.props ?? {}) };
   for (const k of opts.omit ?? []) delete props[k];
   const propsFile = path.join(dir, 'worker.properties');
   writeProperties(propsFile, props);
