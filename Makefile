@@ -162,6 +162,7 @@ test: build typecheck
 	trap 'registry_down; broker_down' EXIT
 	trap 'exit 130' INT TERM
 	mkdir -p .cache
+	bash scripts/ensure-openssl.sh
 	rm -f $(JEST_RESULTS) $(JEST_RESULTS_KAFKAJS) $(JEST_RESULTS_CLUSTER) $(JEST_RESULTS_FAULTS)
 	echo "make: jest against KAFKA_BOOTSTRAP_SERVERS=$$KAFKA_BOOTSTRAP_SERVERS SCHEMA_REGISTRY_URL=$${SCHEMA_REGISTRY_URL:-}" >&2
 	status=0

@@ -133,26 +133,23 @@ describe('keystores refused at start, with one message', () => {
     return runWorkerToExit([file]);
   };
 
-  it('a JKS keystore: exit 2, naming the conversion to PKCS12', async () => {
-    const r = await run({ 'ssl.keystore.location': certs.jks, 'ssl.keystore.password': 'x' });
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/is a JKS store.*convert it to PKCS12: keytool -importkeystore .* -deststoretype PKCS12/);
-  });
-
-  it('a wrong PKCS12 password: exit 2, naming the keystore and the password keys', async () => {
-    const r = await run({ 'ssl.keystore.location': certs.pkcs12, 'ssl.keystore.password': 'wrong' });
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`Cannot use the keystore ${certs.pkcs12}`);
-    expect(r.stderr).toMatch(/ssl\.keystore\.password/);
-  });
-
-  it('basic auth without a JAAS file: exit 2, naming KAFKA_OPTS and the worker property', async () => {
+  it('a JKS keystore, a wrong PKCS12 password, basic auth without a JAAS file: exit 2, each with one message saying what to do', async () => {
+    // three processes at once: each exits from its constructor, before any broker traffic
     const port = await freePort();
-    const file = path.join(tmpDir(), 'worker.properties');
-    writeProperties(file, { ...defaultProperties(port), 'rest.extension.classes': EXTENSION });
-    const r = await runWorkerToExit([file]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/no JAAS file is given: set -Djava\.security\.auth\.login\.config=<path> in KAFKA_OPTS or the worker property kappa\.rest\.basic\.auth\.jaas\.config/);
+    const noJaas = path.join(tmpDir(), 'worker.properties');
+    writeProperties(noJaas, { ...defaultProperties(port), 'rest.extension.classes': EXTENSION });
+    const [jks, wrongPassword, withoutJaas] = await Promise.all([
+      run({ 'ssl.keystore.location': certs.jks, 'ssl.keystore.password': 'x' }),
+      run({ 'ssl.keystore.location': certs.pkcs12, 'ssl.keystore.password': 'wrong' }),
+      runWorkerToExit([noJaas]),
+    ]);
+    expect(jks.code).toBe(2);
+    expect(jks.stderr).toMatch(/is a JKS store.*convert it to PKCS12: keytool -importkeystore .* -deststoretype PKCS12/);
+    expect(wrongPassword.code).toBe(2);
+    expect(wrongPassword.stderr).toContain(`Cannot use the keystore ${certs.pkcs12}`);
+    expect(wrongPassword.stderr).toMatch(/ssl\.keystore\.password/);
+    expect(withoutJaas.code).toBe(2);
+    expect(withoutJaas.stderr).toMatch(/no JAAS file is given: set -Djava\.security\.auth\.login\.config=<path> in KAFKA_OPTS or the worker property kappa\.rest\.basic\.auth\.jaas\.config/);
   });
 });
 
