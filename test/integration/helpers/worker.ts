@@ -214,8 +214,27 @@ async function startClusterBehindFollower(n: number, opts: StartWorkerOptions): 
   };
 }
 
-async function startSingleWorker(opts: StartWorkerOptions): Promise<Worker> {
+/**
+ * KAPPA_TEST_BASIC_AUTH=1 runs a suite with basic auth on (Connect's BasicAuthSecurityRestExtension
+ * and a JAAS file): every worker asks for credentials, which `api` and the health probe send.
+ */
+function withBasicAuth(opts: StartWorkerOptions): StartWorkerOptions {
+  if (process.env.KAPPA_TEST_BASIC_AUTH !== '1' || opts.client || opts.props?.['rest.extension.classes']) return opts;
+  const dir = tmpDir('kappa-it-auth-');
+  const credentials = path.join(dir, 'credentials.properties');
+  fs.writeFileSync(credentials, 'kappa-it: kappa-it-password\n');
+  const jaas = path.join(dir, 'jaas.conf');
+  fs.writeFileSync(jaas, `KafkaConnect {\n  org.apache.kafka.connect.rest.basic.auth.extension.PropertyFileLoginModule required file="${credentials}";\n};\n`);
+  return {
+    ...opts,
+    props: { 'rest.extension.classes': 'org.apache.kafka.connect.rest.basic.auth.extension.BasicAuthSecurityRestExtension', 'kappa.rest.basic.auth.jaas.config': jaas, ...(opts.props ?? {}) },
+    client: { headers: { Authorization: `Basic ${Buffer.from('kappa-it:kappa-it-password').toString('base64')}` } },
+  };
+}
+
+async function startSingleWorker(given: StartWorkerOptions): Promise<Worker> {
   assertBuilt();
+  const opts = withBasicAuth(given);
   const port = await freePort();
   const dir = tmpDir('kappa-it-worker-');
   const scheme = opts.scheme ?? 'http';
