@@ -25,7 +25,13 @@ export interface RestCall {
 export function restRequest(url: URL, call: RestCall): Promise<RestAnswer> {
   return new Promise((resolve, reject) => {
     const secure = url.protocol === 'https:';
-    const options: https.RequestOptions = { method: call.method, headers: { ...call.headers, ...(call.body !== undefined ? { 'content-length': String(Buffer.byteLength(call.body)) } : {}) } };
+    const options: https.RequestOptions = {
+      method: call.method,
+      headers: { ...call.headers, 'content-length': String(call.body === undefined ? 0 : Buffer.byteLength(call.body)) },
+      // one connection per request: forwarding is rare, and a pooled socket the other worker closed
+      // meanwhile would fail the request instead of reaching it
+      agent: false,
+    };
     if (secure && call.tls) {
       // the system CAs stay trusted beside the truststore's
       const ca = call.tls.ca ? [...tls.rootCertificates, ...[call.tls.ca].flat().map(String)] : undefined;
