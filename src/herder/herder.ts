@@ -8,6 +8,7 @@
  * stop), and a slow task shutdown of one connector never holds up requests about another.
  */
 import { ConfigResolver } from '../config/providers/resolver';
+import { validateWithPlaceholders } from '../config/providers/validation';
 import type { Logger, SinkConnectorDescriptor } from '../api';
 import { validateConnectorConfig, invalidConfigMessage, UnknownConnectorError, type ValidationReport } from '../config/connector-config';
 import type { WorkerConfig } from '../config/worker-config';
@@ -74,11 +75,12 @@ export class Herder {
   private readonly log: Logger;
   private started = false;
   private stopping = false;
+  private readonly resolver: ConfigResolver;
 
   constructor(private readonly deps: HerderDeps) {
     this.log = deps.logs.logger('io.kappa.connect.herder');
     this.state = new ClusterState(deps.kafka, deps.config, this.log);
-    const resolver = deps.resolver ?? ConfigResolver.none();
+    const resolver = (this.resolver = deps.resolver ?? ConfigResolver.none());
     this.writer = new TaskConfigWriter(this.state.configs, deps.registry, this.log, deps.config.maxTasksPerConnector, resolver);
     this.runtime = new ConnectorRuntime({
       state: this.state,
@@ -227,7 +229,8 @@ export class Herder {
   validate(config: Readonly<Record<string, string | null>>): ValidationReport {
     try {
       const c = this.deps.config;
-      return validateConnectorConfig(config, this.deps.registry, { overridePolicy: c.clientOverridePolicy, maxTasks: c.maxTasksPerConnector, maxConfigBytes: c.maxConnectorConfigBytes });
+      const options = { overridePolicy: c.clientOverridePolicy, maxTasks: c.maxTasksPerConnector, maxConfigBytes: c.maxConnectorConfigBytes };
+      return validateWithPlaceholders(config, this.resolver, (values) => validateConnectorConfig(values, this.deps.registry, options));
     } catch (e) {
       if (e instanceof UnknownConnectorError) throw new ServerError(e.message);
       throw e;

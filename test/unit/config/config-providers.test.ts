@@ -8,6 +8,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { placeholdersIn, replacePlaceholders } from '../../../src/config/providers/placeholders';
 import { ConfigResolver } from '../../../src/config/providers/resolver';
+import { validateWithPlaceholders } from '../../../src/config/providers/validation';
+import { validateConnectorConfig } from '../../../src/config/connector-config';
+import { PluginRegistry } from '../../../src/plugins/registry';
+import { builtinPlugins } from '../../../src/plugins/builtins';
 
 const PKG = 'org.apache.kafka.common.config.provider.';
 
@@ -104,5 +108,27 @@ describe('ConfigResolver', () => {
     const raw = { 'connector.class': 'X', file: '${env:OUT}', 'secret.token': '${dir:/s:token}', plain: 'p' };
     const tasks = [{ file: '/tmp/out', 'secret.token': 'hunter2', plain: 'p', 'task.class': 'XTask' }];
     expect(ConfigResolver.unresolveTaskConfigs(raw, tasks)).toEqual([{ file: '${env:OUT}', 'secret.token': '${dir:/s:token}', plain: 'p', 'task.class': 'XTask' }]);
+  });
+});
+
+describe('validation of a config with placeholders', () => {
+  const registry = new PluginRegistry(builtinPlugins());
+  const resolver = (env: NodeJS.ProcessEnv) => ConfigResolver.fromWorkerProperties({ 'config.providers': 'env', 'config.providers.env.class': PKG + 'EnvVarConfigProvider' }, env);
+  const config = { name: 'v', 'connector.class': 'FileStreamSink', topics: 't', file: '${env:OUT_FILE}', 'tasks.max': '${env:TASKS}' };
+  const validate = (env: NodeJS.ProcessEnv) => validateWithPlaceholders(config, resolver(env), (c) => validateConnectorConfig(c, registry));
+  const valueOf = (r: ReturnType<typeof validate>, name: string) => r.values.find((v) => v.name === name)!;
+
+  it('checks the resolved values and shows the raw ones', () => {
+    const ok = validate({ OUT_FILE: '/tmp/secret-path', TASKS: '2' });
+    expect(ok.errorCount).toBe(0);
+    expect(valueOf(ok, 'tasks.max').value).toBe('${env:TASKS}');
+    expect(valueOf(ok, 'file').value).toBe('${env:OUT_FILE}');
+  });
+
+  it('reports an invalid resolved value without repeating it', () => {
+    const bad = validate({ OUT_FILE: '/tmp/x', TASKS: 'many-secret' });
+    expect(bad.errorCount).toBe(1);
+    expect(valueOf(bad, 'tasks.max').errors).toEqual(['Invalid value ${env:TASKS} for configuration tasks.max: Not a number of type INT']);
+    expect(JSON.stringify(bad)).not.toContain('many-secret');
   });
 });
