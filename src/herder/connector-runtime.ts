@@ -259,18 +259,19 @@ export class ConnectorRuntime {
    * A config with its provider placeholders resolved, for starting `what`; placeholders left
    * unresolved are warned about (the value is used as written, as Connect does).
    */
-  private resolved(name: string, what: string, config: Readonly<Record<string, string>>): Record<string, string> {
+  private resolved(name: string, what: string, config: Readonly<Record<string, string>>, warn = true): Record<string, string> {
     const { config: out, unresolved } = this.deps.resolver.resolve(config);
-    for (const u of unresolved) this.deps.log.warn(`The ${what} of ${name} starts with ${u.key} unresolved: ${u.placeholder} (${u.reason})`);
+    if (warn) for (const u of unresolved) this.deps.log.warn(`The ${what} of ${name} starts with ${u.key} unresolved: ${u.placeholder} (${u.reason})`);
     return out;
   }
 
   private startTask(name: string, id: number, connectorConfig: Readonly<Record<string, string>>, taskConfig: Readonly<Record<string, string>>, paused: boolean, running: Map<number, RunningTask>): void {
     let handle!: TaskHandle;
-    // the stored configs (with their placeholders) decide whether the task must restart; the task runs on resolved ones
+    // the stored configs (with their placeholders) decide whether the task must restart; the task runs
+    // on resolved ones (warned about once, for its task config: the connector's start warned already)
     let spec: TaskSpec;
     try {
-      spec = { connector: name, taskId: id, connectorConfig: this.resolved(name, `task ${id}`, connectorConfig), taskConfig: this.resolved(name, `task ${id}`, taskConfig), startPaused: paused, workerProps: this.deps.workerProps };
+      spec = { connector: name, taskId: id, connectorConfig: this.resolved(name, `task ${id}`, connectorConfig, false), taskConfig: this.resolved(name, `task ${id}`, taskConfig), startPaused: paused, workerProps: this.deps.workerProps };
     } catch (e) {
       // a provider that fails (unreadable file, path not allowed) fails the task with its message
       this.putTaskStatus(name, id, 'FAILED', traceOf(e as Error));
