@@ -169,6 +169,7 @@ test: build typecheck
 	mkdir -p .cache
 	# Debian's chromium for the console test, installed with apt-get only when missing
 	bash scripts/chromium.sh || echo "make: no chromium; test/integration/console-ui.test.ts will fail" >&2
+	bash scripts/ensure-openssl.sh
 	rm -f $(JEST_RESULTS) $(JEST_RESULTS_KAFKAJS) $(JEST_RESULTS_CLUSTER) $(JEST_RESULTS_FAULTS)
 	echo "make: jest against KAFKA_BOOTSTRAP_SERVERS=$$KAFKA_BOOTSTRAP_SERVERS SCHEMA_REGISTRY_URL=$${SCHEMA_REGISTRY_URL:-}" >&2
 	status=0

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import { ConfigException } from './api';
 import { parseProperties, propertiesFromEnv } from './config/properties';
 import { compileWorkerConfig, type WorkerConfig } from './config/worker-config';
+import { ConfigResolver } from './config/providers/resolver';
 import { Worker } from './worker';
 
 function loadConfig(argv: string[]): WorkerConfig {
@@ -17,7 +18,11 @@ function loadConfig(argv: string[]): WorkerConfig {
     if (!fs.existsSync(file)) throw new ConfigException(`Worker properties file ${file} does not exist`);
     fromFile = parseProperties(fs.readFileSync(file, 'utf8'));
   }
-  return compileWorkerConfig({ ...fromFile, ...propertiesFromEnv(process.env) });
+  // placeholders in worker properties are resolved once, here, with the providers they declare
+  const given = { ...fromFile, ...propertiesFromEnv(process.env) };
+  const { config: props, unresolved } = ConfigResolver.fromWorkerProperties(given).resolve(given);
+  for (const u of unresolved) process.stderr.write(`Worker property ${u.key} is used unresolved: ${u.placeholder} (${u.reason})\n`);
+  return compileWorkerConfig(props);
 }
 
 async function main(): Promise<void> {

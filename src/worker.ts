@@ -16,6 +16,10 @@ import { servingSettings } from './ml/serving/hub';
 import { WorkerMetrics } from './metrics/worker-metrics';
 import { startMetricsListener } from './rest/metrics';
 import type { Server } from 'node:http';
+import { ConfigResolver } from './config/providers/resolver';
+import { RestListeners } from './rest/listeners';
+import { restTlsSettings, type RestTls } from './rest/tls';
+import { basicAuthFrom, type BasicAuth } from './rest/basic-auth';
 
 export class Worker {
   readonly logs: LogRegistry;
@@ -25,6 +29,9 @@ export class Worker {
   readonly metrics: WorkerMetrics;
   private server?: FastifyInstance;
   private metricsServer?: Server;
+  private readonly listeners: RestListeners;
+  private readonly tls: RestTls | null;
+  private readonly basicAuth: BasicAuth | null;
   private closing?: Promise<void>;
 
   constructor(readonly config: WorkerConfig, logs?: LogRegistry) {
@@ -54,6 +61,10 @@ export class Worker {
     } catch (e) {
       throw new ConfigException((e as Error).message);
     }
+    // REST security is read and checked now: a bad keystore or JAAS file stops the worker at start
+    this.tls = restTlsSettings(config.raw, config.listeners.some((l) => l.protocol === 'https'));
+    this.listeners = new RestListeners(config.listeners, this.tls);
+    this.basicAuth = basicAuthFrom(config.raw);
     const env = { registry: this.registry, workerConfig: config, kafka: this.kafka, logs: this.logs };
     const threadServices = {
       logs: this.logs,
@@ -68,6 +79,7 @@ export class Worker {
       registry: this.registry,
       logs: this.logs,
       createTask: (spec, events) => (config.taskThreads ? new ThreadTask(spec, events, threadServices) : new InlineTask(spec, events, env)),
+      resolver: ConfigResolver.fromWorkerProperties(config.raw),
     });
     this.metrics = new WorkerMetrics({ workerId: config.workerId, connectorNames: () => this.herder.connectorNames(), connectorStatus: (n) => this.herder.connectorStatus(n) });
 
@@ -91,10 +103,12 @@ export class Worker {
       publishClusterLogLevel: async (namespace, level) => {
         await this.kafka.send([{ topic: this.config.configTopic, partition: 0, key: `logger-cluster-${namespace}`, value: JSON.stringify({ level }) }]);
       },
+      serverFactory: this.listeners.serverFactory,
+      tls: this.tls,
+      basicAuth: this.basicAuth,
     });
-    const { host, port } = this.config.listener;
-    await this.server.listen({ host, port });
-    log.info(`REST server listening on http://${host}:${port}/, advertised as ${this.config.workerId}`);
+    const urls = await this.listeners.listen(this.server);
+    log.info(`REST server listening on ${urls.join(', ')}, advertised as ${this.config.advertisedUrl}${this.basicAuth ? `, basic auth with the users of ${this.basicAuth.file}` : ''}`);
     const metricsListener = this.config.metricsListener;
     if (metricsListener) {
       this.metricsServer = await startMetricsListener(metricsListener, this.metrics);
@@ -117,6 +131,7 @@ export class Worker {
       await this.herder.stop().catch((e) => log.error(`Herder stop failed: ${(e as Error).message}`));
       await this.server?.close().catch(() => undefined);
       await new Promise<void>((resolve) => (this.metricsServer ? this.metricsServer.close(() => resolve()) : resolve()));
+      await this.listeners.closeOthers();
       await this.kafka.close();
       log.info('Worker stopped');
     })();

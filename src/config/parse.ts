@@ -78,6 +78,9 @@ export function parseConfig(def: ConfigDef, config: ConfigMap): ParseResult {
       values[key.name] = null;
       errors[key.name]!.push((e as Error).message);
     }
+    // a PASSWORD value is never repeated in a message (they reach validate answers, 400s and traces)
+    const raw = config[key.name];
+    if (key.type === 'PASSWORD' && raw) errors[key.name] = errors[key.name]!.map((m) => m.split(raw).join('[hidden]'));
   }
   return { values, errors };
 }

@@ -18,7 +18,10 @@ const def: ConfigDef = [
   { name: 'offset.storage.replication.factor', type: 'SHORT', default: 3, importance: 'LOW', documentation: 'Replication factor of the offset topic.' },
   { name: 'status.storage.partitions', type: 'INT', default: 5, importance: 'LOW', documentation: 'Partitions of the status topic.' },
   { name: 'offset.storage.partitions', type: 'INT', default: 25, importance: 'LOW', documentation: 'Partitions of the offset topic.' },
-  { name: 'listeners', type: 'LIST', default: 'http://127.0.0.1:8083', importance: 'LOW', documentation: 'REST listener URLs (http only).' },
+  { name: 'listeners', type: 'LIST', default: 'http://127.0.0.1:8083', importance: 'LOW', documentation: 'REST listener URLs, http:// or https:// (TLS from listeners.https.ssl.* or ssl.*), comma separated.' },
+  { name: 'rest.advertised.listener', type: 'STRING', default: null, importance: 'LOW', documentation: 'Which listener (http or https) other workers are given to reach this one; unset: http if there is an http listener, else https.', validator: (v, n) => (typeof v === 'string' && !['http', 'https'].includes(v.toLowerCase()) ? `Invalid value ${v} for configuration ${n}: String must be one of: http, https` : undefined) },
+  { name: 'rest.extension.classes', type: 'LIST', default: '', importance: 'LOW', documentation: "REST extensions; the one supported is Connect's BasicAuthSecurityRestExtension (HTTP basic auth from a JAAS PropertyFileLoginModule)." },
+  { name: 'kappa.rest.basic.auth.jaas.config', type: 'STRING', default: null, importance: 'LOW', documentation: 'Path of the JAAS file for BasicAuthSecurityRestExtension; unset: -Djava.security.auth.login.config=<path> in KAFKA_OPTS, as Connect reads it. Kappa extension.' },
   { name: 'rest.advertised.host.name', type: 'STRING', default: null, importance: 'LOW', documentation: 'Host name given to other workers and shown as worker_id.' },
   { name: 'rest.advertised.port', type: 'INT', default: null, importance: 'LOW', documentation: 'Port given to other workers and shown as worker_id.' },
   { name: 'key.converter', type: 'CLASS', importance: 'HIGH', documentation: 'Default converter for record keys.' },
@@ -50,7 +53,7 @@ const def: ConfigDef = [
   { name: 'kappa.connector.config.max.bytes', type: 'INT', default: 256 * 1024, importance: 'LOW', documentation: 'Largest connector configuration (UTF-8 bytes of keys and values).', validator: validators.atLeast(1024) },
 ];
 
-export interface Listener { protocol: 'http'; host: string; port: number }
+export interface Listener { protocol: 'http' | 'https'; host: string; port: number }
 
 export interface WorkerConfig {
   readonly raw: Readonly<Record<string, string>>;
@@ -64,7 +67,14 @@ export interface WorkerConfig {
   readonly offsetReplicationFactor: number;
   readonly statusPartitions: number;
   readonly offsetPartitions: number;
+  /** the first listener (bound host for the Host check) */
   readonly listener: Listener;
+  /** every listener, in the order given */
+  readonly listeners: readonly Listener[];
+  /** the scheme other workers use to reach this one (rest.advertised.listener) */
+  readonly advertisedProtocol: 'http' | 'https';
+  /** `<scheme>://<advertised host>:<advertised port>`: where requests are forwarded to this worker */
+  readonly advertisedUrl: string;
   readonly advertisedHost: string;
   readonly advertisedPort: number;
   readonly workerId: string;
@@ -104,14 +114,20 @@ export interface WorkerConfig {
   readonly maxConnectorConfigBytes: number;
 }
 
+/** metrics.listener serves plain http only (a scraper inside the cluster's network) */
+function metricsListenerOf(value: string): Listener {
+  const l = parseListener(value, 'metrics.listener');
+  if (l.protocol !== 'http') throw new ConfigException(`Invalid value ${value} for configuration metrics.listener: only http is supported`);
+  return l;
+}
+
 function parseListener(value: string, key = 'listeners'): Listener {
   const m = /^(https?):\/\/([^:/]*|\[[^\]]+\]):(\d+)\/?$/.exec(value.trim());
   if (!m) throw new ConfigException(`Invalid value ${value} for configuration ${key}: Expected a URL of the form http://host:port`);
-  if (m[1] !== 'http') throw new ConfigException(`Invalid value ${value} for configuration ${key}: only http listeners are supported`);
   const port = Number(m[3]);
   if (port > 65535) throw new ConfigException(`Invalid value ${value} for configuration ${key}: port out of range`);
   // An empty host means "all interfaces" in Connect; this project binds loopback unless told otherwise.
-  return { protocol: 'http', host: m[2] || '127.0.0.1', port };
+  return { protocol: m[1] as 'http' | 'https', host: m[2] || '127.0.0.1', port };
 }
 
 /** Compiles raw properties into a frozen WorkerConfig; throws ConfigException naming the bad key. */
@@ -131,9 +147,17 @@ export function compileWorkerConfig(raw: Record<string, string>): WorkerConfig {
   }
   const listeners = values['listeners'] as string[];
   if (listeners.length === 0) throw new ConfigException('Invalid value "" for configuration listeners: at least one listener is required');
-  const listener = parseListener(listeners[0]!);
-  const advertisedHost = (values['rest.advertised.host.name'] as string | null) || listener.host;
-  const advertisedPort = (values['rest.advertised.port'] as number | null) ?? listener.port;
+  const parsedListeners = listeners.map((l) => parseListener(l));
+  const listener = parsedListeners[0]!;
+  // As Connect: the advertised listener is the one named by rest.advertised.listener, else http when there is one
+  const named = (values['rest.advertised.listener'] as string | null)?.toLowerCase() as 'http' | 'https' | undefined;
+  const advertisedProtocol = named ?? (parsedListeners.some((l) => l.protocol === 'http') ? 'http' : 'https');
+  const advertisedListener = parsedListeners.find((l) => l.protocol === advertisedProtocol);
+  if (!advertisedListener && values['rest.advertised.port'] === null) {
+    throw new ConfigException(`Invalid value ${named} for configuration rest.advertised.listener: no ${named} listener in listeners (${listeners.join(',')})`);
+  }
+  const advertisedHost = (values['rest.advertised.host.name'] as string | null) || (advertisedListener ?? listener).host;
+  const advertisedPort = (values['rest.advertised.port'] as number | null) ?? (advertisedListener ?? listener).port;
   const config: WorkerConfig = {
     raw: Object.freeze({ ...raw }),
     bootstrapServers: servers,
@@ -147,6 +171,9 @@ export function compileWorkerConfig(raw: Record<string, string>): WorkerConfig {
     statusPartitions: values['status.storage.partitions'] as number,
     offsetPartitions: values['offset.storage.partitions'] as number,
     listener,
+    listeners: Object.freeze(parsedListeners),
+    advertisedProtocol,
+    advertisedUrl: `${advertisedProtocol}://${advertisedHost.includes(':') && !advertisedHost.startsWith('[') ? `[${advertisedHost}]` : advertisedHost}:${advertisedPort}`,
     advertisedHost,
     advertisedPort,
     workerId: `${advertisedHost}:${advertisedPort}`,
@@ -162,7 +189,7 @@ export function compileWorkerConfig(raw: Record<string, string>): WorkerConfig {
     topicTrackingReset: values['topic.tracking.allow.reset'] as boolean,
     logLevel: values['log.level'] as string,
     logFormat: (values['log.format'] as string).toLowerCase() as 'text' | 'json',
-    metricsListener: (values['metrics.listener'] as string).trim() === '' ? null : parseListener(values['metrics.listener'] as string, 'metrics.listener'),
+    metricsListener: (values['metrics.listener'] as string).trim() === '' ? null : metricsListenerOf(values['metrics.listener'] as string),
     kafkaClient: (values['kafka.client'] as string).toLowerCase() as KafkaClientKind,
     taskThreads: values['kappa.task.threads'] as boolean,
     sessionTimeoutMs: values['session.timeout.ms'] as number,

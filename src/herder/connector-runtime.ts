@@ -18,6 +18,7 @@ import type { ClusterState } from '../storage/cluster-state';
 import type { TargetState } from '../storage/config-store';
 import type { State } from '../storage/status-store';
 import { checkTasksMax, sameConfig } from './task-configs';
+import type { ConfigResolver } from '../config/providers/resolver';
 
 /** Which connectors and tasks this worker runs (a single worker runs everything). */
 export interface Assignment {
@@ -37,6 +38,8 @@ export interface ConnectorRuntimeDeps {
   topicTracking: boolean;
   log: Logger;
   createTask(spec: TaskSpec, events: TaskEvents): TaskHandle;
+  /** resolves config provider placeholders in what the connector and its tasks are started with */
+  resolver: ConfigResolver;
 }
 
 interface RunningConnector {
@@ -232,8 +235,9 @@ export class ConnectorRuntime {
     try {
       if (!descriptor) throw new Error(this.deps.registry.unknownConnectorMessage(cur.config['connector.class'] ?? ''));
       checkTasksMax(name, cur.config, this.deps.maxTasksPerConnector);
+      const config = this.resolved(name, 'connector', cur.config);
       const instance = descriptor.create();
-      await instance.start({ ...cur.config });
+      await instance.start(config);
       cur.instance = instance;
       this.putConnectorStatus(name, cur.target === 'PAUSED' ? 'PAUSED' : 'RUNNING');
     } catch (e) {
@@ -251,9 +255,28 @@ export class ConnectorRuntime {
     try { await instance.stop(); } catch (e) { this.deps.log.warn(`Connector ${name} failed to stop: ${(e as Error).message}`); }
   }
 
+  /**
+   * A config with its provider placeholders resolved, for starting `what`; placeholders left
+   * unresolved are warned about (the value is used as written, as Connect does).
+   */
+  private resolved(name: string, what: string, config: Readonly<Record<string, string>>, warn = true): Record<string, string> {
+    const { config: out, unresolved } = this.deps.resolver.resolve(config);
+    if (warn) for (const u of unresolved) this.deps.log.warn(`The ${what} of ${name} starts with ${u.key} unresolved: ${u.placeholder} (${u.reason})`);
+    return out;
+  }
+
   private startTask(name: string, id: number, connectorConfig: Readonly<Record<string, string>>, taskConfig: Readonly<Record<string, string>>, paused: boolean, running: Map<number, RunningTask>): void {
-    const spec: TaskSpec = { connector: name, taskId: id, connectorConfig, taskConfig, startPaused: paused, workerProps: this.deps.workerProps };
     let handle!: TaskHandle;
+    // the stored configs (with their placeholders) decide whether the task must restart; the task runs
+    // on resolved ones (warned about once, for its task config: the connector's start warned already)
+    let spec: TaskSpec;
+    try {
+      spec = { connector: name, taskId: id, connectorConfig: this.resolved(name, `task ${id}`, connectorConfig, false), taskConfig: this.resolved(name, `task ${id}`, taskConfig), startPaused: paused, workerProps: this.deps.workerProps };
+    } catch (e) {
+      // a provider that fails (unreadable file, path not allowed) fails the task with its message
+      this.putTaskStatus(name, id, 'FAILED', traceOf(e as Error));
+      return;
+    }
     const current = () => running.get(id)?.handle === handle && this.tasks.get(name) === running;
     handle = this.deps.createTask(spec, {
       onStateChange: (state: TaskState, trace?: string) => { if (current()) this.putTaskStatus(name, id, state, trace ?? null); },

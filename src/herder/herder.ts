@@ -7,6 +7,8 @@
  * as soon as its write is acknowledged and read back (a delete does not wait for its tasks to
  * stop), and a slow task shutdown of one connector never holds up requests about another.
  */
+import { ConfigResolver } from '../config/providers/resolver';
+import { validateWithPlaceholders } from '../config/providers/validation';
 import type { Logger, SinkConnectorDescriptor } from '../api';
 import { validateConnectorConfig, invalidConfigMessage, UnknownConnectorError, type ValidationReport } from '../config/connector-config';
 import type { WorkerConfig } from '../config/worker-config';
@@ -53,6 +55,8 @@ export interface HerderDeps {
   logs: LogRegistry;
   /** makes the handle of one task (a worker thread, or inline on the main thread) */
   createTask(spec: TaskSpec, events: TaskEvents): TaskHandle;
+  /** resolves `${provider:path:key}` placeholders where connector configs are used (none: left as written) */
+  resolver?: ConfigResolver;
 }
 
 /** How long a write waits for a rebalance under way to end before it answers 409. */
@@ -71,11 +75,13 @@ export class Herder {
   private readonly log: Logger;
   private started = false;
   private stopping = false;
+  private readonly resolver: ConfigResolver;
 
   constructor(private readonly deps: HerderDeps) {
     this.log = deps.logs.logger('io.kappa.connect.herder');
     this.state = new ClusterState(deps.kafka, deps.config, this.log);
-    this.writer = new TaskConfigWriter(this.state.configs, deps.registry, this.log, deps.config.maxTasksPerConnector);
+    const resolver = (this.resolver = deps.resolver ?? ConfigResolver.none());
+    this.writer = new TaskConfigWriter(this.state.configs, deps.registry, this.log, deps.config.maxTasksPerConnector, resolver);
     this.runtime = new ConnectorRuntime({
       state: this.state,
       registry: deps.registry,
@@ -85,6 +91,7 @@ export class Herder {
       topicTracking: deps.config.topicTracking,
       log: this.log,
       createTask: deps.createTask,
+      resolver,
     });
     if (deps.kafka.kind === 'platformatic') {
       const c = deps.config;
@@ -222,7 +229,8 @@ export class Herder {
   validate(config: Readonly<Record<string, string | null>>): ValidationReport {
     try {
       const c = this.deps.config;
-      return validateConnectorConfig(config, this.deps.registry, { overridePolicy: c.clientOverridePolicy, maxTasks: c.maxTasksPerConnector, maxConfigBytes: c.maxConnectorConfigBytes });
+      const options = { overridePolicy: c.clientOverridePolicy, maxTasks: c.maxTasksPerConnector, maxConfigBytes: c.maxConnectorConfigBytes };
+      return validateWithPlaceholders(config, this.resolver, (values) => validateConnectorConfig(values, this.deps.registry, options));
     } catch (e) {
       if (e instanceof UnknownConnectorError) throw new ServerError(e.message);
       throw e;

@@ -13,6 +13,7 @@ import type { Logger, SinkConnectorDescriptor } from '../api';
 import type { PluginRegistry } from '../plugins/registry';
 import type { ConfigStore, TargetState } from '../storage/config-store';
 import { generateTaskConfigs, sameConfig, sameConfigs } from './task-configs';
+import { ConfigResolver } from '../config/providers/resolver';
 
 export class TaskConfigWriter {
   /** what the task configs were last generated from, per connector */
@@ -20,7 +21,7 @@ export class TaskConfigWriter {
   private readonly chains = new Map<string, Promise<void>>();
   private leader = true;
 
-  constructor(private readonly configs: ConfigStore, private readonly registry: PluginRegistry, private readonly log: Logger, private readonly maxTasks: number) {}
+  constructor(private readonly configs: ConfigStore, private readonly registry: PluginRegistry, private readonly log: Logger, private readonly maxTasks: number, private readonly resolver: ConfigResolver = ConfigResolver.none()) {}
 
   /** Only the leader writes; a worker that becomes leader regenerates everything it did not see. */
   setLeader(leader: boolean): void {
@@ -57,8 +58,10 @@ export class TaskConfigWriter {
     let configs: Record<string, string>[];
     const instance = descriptor.create();
     try {
-      await instance.start({ ...state.config });
-      configs = generateTaskConfigs(name, instance, descriptor, state.config, this.maxTasks);
+      // generated from the resolved config, stored with the user's placeholders put back
+      const resolved = this.resolver.resolve(state.config).config;
+      await instance.start(resolved);
+      configs = ConfigResolver.unresolveTaskConfigs(state.config, generateTaskConfigs(name, instance, descriptor, resolved, this.maxTasks));
     } catch (e) {
       this.log.debug(`connector ${name} gives no task configs: ${(e as Error).message}`);
       return;

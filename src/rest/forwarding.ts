@@ -8,6 +8,8 @@
  * within the bound gives Connect's 500 "IO Error trying to forward REST request".
  */
 import type { FastifyReply } from 'fastify';
+import type * as tls from 'node:tls';
+import { restRequest, type RestAnswer } from './rest-client';
 import { NotLeaderError, NotOwnerError } from '../herder/errors';
 import { RestError } from './server-errors';
 
@@ -42,7 +44,7 @@ function forwardParam(req: ForwardableRequest): boolean | undefined {
  * Sends the request to `target` and relays the answer. After a successful write, `caughtUp` lets
  * this worker read the config topic up to the write first, so the client's next read here sees it.
  */
-export async function forward(target: string, req: ForwardableRequest, reply: FastifyReply, caughtUp?: () => Promise<void>): Promise<FastifyReply> {
+export async function forward(target: string, req: ForwardableRequest, reply: FastifyReply, caughtUp?: () => Promise<void>, tlsClient?: tls.ConnectionOptions): Promise<FastifyReply> {
   const url = new URL(req.url, target.endsWith('/') ? target : target + '/');
   // a client's request may be forwarded once more by its first target, a forwarded one never
   url.searchParams.set('forward', forwardParam(req) === undefined ? 'true' : 'false');
@@ -50,21 +52,21 @@ export async function forward(target: string, req: ForwardableRequest, reply: Fa
   const type = req.headers['content-type'];
   const hasBody = req.body !== undefined && req.method !== 'GET' && req.method !== 'DELETE';
   if (hasBody) headers['content-type'] = typeof type === 'string' ? type : 'application/json';
+  // the client's credentials go along, as Connect forwards them (basic auth is checked on every worker)
   const auth = req.headers['authorization'];
   if (typeof auth === 'string') headers['authorization'] = auth;
-  let res: Response;
+  let res: RestAnswer;
   try {
-    res = await fetch(url, { method: req.method, headers, body: hasBody ? JSON.stringify(req.body) : undefined, signal: AbortSignal.timeout(FORWARD_TIMEOUT_MS) });
+    res = await restRequest(url, { method: req.method, headers, body: hasBody ? JSON.stringify(req.body) : undefined, timeoutMs: FORWARD_TIMEOUT_MS, tls: tlsClient });
   } catch (e) {
-    const cause = (e as { cause?: Error }).cause;
-    throw new RestError(500, `IO Error trying to forward REST request: ${cause?.message ?? (e as Error).message}`);
+    throw new RestError(500, `IO Error trying to forward REST request: ${(e as Error).message}`);
   }
-  const text = await res.text();
-  if (caughtUp && res.ok && req.method !== 'GET') await caughtUp().catch(() => undefined);
+  const ok = res.status >= 200 && res.status < 300;
+  if (caughtUp && ok && req.method !== 'GET') await caughtUp().catch(() => undefined);
   reply.code(res.status);
-  const location = res.headers.get('location');
+  const location = res.headers['location'];
   if (location) reply.header('Location', location);
-  const contentType = res.headers.get('content-type');
+  const contentType = res.headers['content-type'];
   if (contentType) reply.header('Content-Type', contentType);
-  return reply.send(text === '' ? undefined : text);
+  return reply.send(res.text === '' ? undefined : res.text);
 }

@@ -31,10 +31,12 @@ function isLoopback(host: string): boolean {
 const WILDCARDS = new Set(['', '0.0.0.0', '::', '[::]']);
 
 /** A predicate over Host header values, compiled once from the worker config. */
-export function hostChecker(config: Pick<WorkerConfig, 'listener' | 'advertisedHost' | 'restAllowedHosts'>): (header: string | undefined) => boolean {
+export function hostChecker(config: Pick<WorkerConfig, 'listener' | 'advertisedHost' | 'restAllowedHosts'> & Partial<Pick<WorkerConfig, 'listeners'>>): (header: string | undefined) => boolean {
   if (config.restAllowedHosts.includes('*')) return () => true;
-  const names = new Set<string>([config.listener.host, config.advertisedHost, ...config.restAllowedHosts].map(hostOf));
-  if (WILDCARDS.has(config.listener.host)) {
+  // every listener's host (an http and an https listener may bind different names)
+  const listenerHosts = (config.listeners ?? [config.listener]).map((l) => l.host);
+  const names = new Set<string>([...listenerHosts, config.advertisedHost, ...config.restAllowedHosts].map(hostOf));
+  if (listenerHosts.some((h) => WILDCARDS.has(h))) {
     names.add(os.hostname().toLowerCase());
     for (const addrs of Object.values(os.networkInterfaces())) for (const a of addrs ?? []) names.add(a.address.toLowerCase());
   }

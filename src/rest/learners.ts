@@ -10,6 +10,7 @@
  * forwarded to the worker its task status names (`worker_id`, its advertised host:port), and the
  * list gathers every worker's learners; `forward=false` answers from this worker only.
  */
+import { restRequest } from './rest-client';
 import { learnerRegistry, type LearnerHandle } from '../ml/online/registry';
 import { forward } from './forwarding';
 import { RestError, queryBool, type Req, type RouteTable, type ServerDeps } from './server';
@@ -38,7 +39,8 @@ export function learnerRoutes(routes: RouteTable, deps: ServerDeps): void {
   const ownerUrl = (connector: string, task: number): string | null => {
     try {
       const s = deps.herder.taskStatus(connector, task);
-      return s.worker_id && s.worker_id !== self ? `http://${s.worker_id}` : null;
+      // other workers are reached with this worker's advertised scheme (a cluster uses one)
+      return s.worker_id && s.worker_id !== self ? `${deps.config.advertisedProtocol}://${s.worker_id}` : null;
     } catch {
       return null;
     }
@@ -50,7 +52,7 @@ export function learnerRoutes(routes: RouteTable, deps: ServerDeps): void {
     const h = local(req);
     if (h) return answer(h);
     const owner = notForwarded(req) ? null : ownerUrl(connector, taskOf(req) ?? 0);
-    if (owner) return forward(owner, req as never, reply);
+    if (owner) return forward(owner, req as never, reply, undefined, deps.tls?.client);
     const wanted = taskOf(req);
     throw new RestError(404, `No learner is running for connector ${connector}${wanted !== undefined ? ` task ${wanted}` : ''}${suffix}`);
   };
@@ -67,8 +69,11 @@ export function learnerRoutes(routes: RouteTable, deps: ServerDeps): void {
     }
     const theirs = await Promise.all([...others].map(async (w) => {
       try {
-        const res = await fetch(`http://${w}/learners?forward=false`, { signal: AbortSignal.timeout(5000) });
-        return res.ok ? ((await res.json()) as unknown[]) : [];
+        const auth = req.headers.authorization;
+        const res = await restRequest(new URL(`${deps.config.advertisedProtocol}://${w}/learners?forward=false`), {
+          method: 'GET', headers: { accept: 'application/json', ...(auth ? { authorization: auth } : {}) }, timeoutMs: 5000, tls: deps.tls?.client,
+        });
+        return res.status === 200 ? (JSON.parse(res.text) as unknown[]) : [];
       } catch {
         return [];
       }

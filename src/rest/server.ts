@@ -26,6 +26,9 @@ import type { WorkerMetrics } from '../metrics/worker-metrics';
 import { forward, forwardTarget, type ForwardableRequest } from './forwarding';
 import { hostChecker } from './host-check';
 import { nestingExceeds } from '../converters/nesting';
+import type { RestListeners } from './listeners';
+import type { RestTls } from './tls';
+import { UNAUTHORIZED_MESSAGE, type BasicAuth } from './basic-auth';
 
 export interface ServerDeps {
   herder: Herder;
@@ -40,6 +43,12 @@ export interface ServerDeps {
   publishClusterLogLevel?: (namespace: string, level: string) => Promise<void>;
   /** GET /metrics (Prometheus text format); absent: no such route */
   metrics?: WorkerMetrics;
+  /** the servers of several or https listeners (listeners.ts); absent: fastify's one http server */
+  serverFactory?: RestListeners['serverFactory'];
+  /** TLS settings of the https listeners; their trust is used when forwarding to https workers */
+  tls?: RestTls | null;
+  /** BasicAuthSecurityRestExtension's check, when rest.extension.classes names it */
+  basicAuth?: BasicAuth | null;
 }
 
 export type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<string, unknown> }>;
@@ -83,6 +92,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     clientErrorHandler,
     // fastify's own 503 while closing has a non-Connect body; the hook below answers instead
     return503OnClosing: false,
+    ...(deps.serverFactory ? { serverFactory: deps.serverFactory } : {}),
   });
   const restLog = deps.logs.logger('io.kappa.connect.rest');
   const patterns: { method: string; regex: RegExp }[] = [];
@@ -97,6 +107,18 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       message: `Host ${JSON.stringify(shown)} is not a name of this worker; accepted are the listener host, rest.advertised.host.name, loopback names and the worker property kappa.rest.allowed.hosts`,
     });
   });
+
+  // Basic auth (BasicAuthSecurityRestExtension): every route, /health included, as Connect's filter
+  // covers every resource. Connect answers the bare message; here it is in the JSON error body every
+  // other error has (clients such as AKHQ read error_code), with no WWW-Authenticate header, as Connect.
+  const basicAuth = deps.basicAuth;
+  if (basicAuth) {
+    app.addHook('onRequest', async (req, reply) => {
+      if (basicAuth.allows(req.headers.authorization)) return;
+      restLog.debug(`Request ${req.method} ${req.url.split('?')[0]} failed authentication`);
+      await reply.code(401).send({ error_code: 401, message: UNAUTHORIZED_MESSAGE });
+    });
+  }
 
   // A declared body over the limit is answered before the body is parsed, without closing the
   // connection: Node reads and discards the (Content-Length bounded) rest, so the client sees the
@@ -182,7 +204,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
           } catch (e) {
             // a write on a follower goes to the leader, a task restart to the task's worker
             const target = forwardTarget(e, req as unknown as ForwardableRequest);
-            if (target) return forward(target, req as unknown as ForwardableRequest, reply, () => deps.herder.caughtUp());
+            if (target) return forward(target, req as unknown as ForwardableRequest, reply, () => deps.herder.caughtUp(), deps.tls?.client);
             throw e;
           }
         },

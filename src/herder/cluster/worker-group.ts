@@ -67,7 +67,7 @@ export class WorkerGroup {
   }
 
   get url(): string {
-    return `http://${this.config.advertisedHost}:${this.config.advertisedPort}`;
+    return this.config.advertisedUrl;
   }
 
   get isLeader(): boolean { return this.leader && !this.rebalancing; }

@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { Api } from './http';
+import { Api, request, type TlsClient } from './http';
 import { BOOTSTRAP_SERVERS } from './kafka';
 import { randomSuffix, sleep } from './wait';
 
@@ -23,6 +23,12 @@ export interface StartWorkerOptions {
   env?: Record<string, string>;
   /** how long to wait for GET /health → 200 */
   healthTimeoutMs?: number;
+  /** the listener's scheme (https needs the keystore properties in `props`); default http */
+  scheme?: 'http' | 'https';
+  /** more listener URLs after the worker's own (which `url` and `api` use) */
+  extraListeners?: string[];
+  /** sent with every request of `api` and with the /health probe (e.g. basic auth), and the CA for https */
+  client?: { headers?: Record<string, string>; tls?: TlsClient };
 }
 
 export interface Worker {
@@ -208,17 +214,38 @@ async function startClusterBehindFollower(n: number, opts: StartWorkerOptions): 
   };
 }
 
-async function startSingleWorker(opts: StartWorkerOptions): Promise<Worker> {
+/**
+ * KAPPA_TEST_BASIC_AUTH=1 runs a suite with basic auth on (Connect's BasicAuthSecurityRestExtension
+ * and a JAAS file): every worker asks for credentials, which `api` and the health probe send.
+ */
+function withBasicAuth(opts: StartWorkerOptions): StartWorkerOptions {
+  if (process.env.KAPPA_TEST_BASIC_AUTH !== '1' || opts.client || opts.props?.['rest.extension.classes']) return opts;
+  const dir = tmpDir('kappa-it-auth-');
+  const credentials = path.join(dir, 'credentials.properties');
+  fs.writeFileSync(credentials, 'kappa-it: kappa-it-password\n');
+  const jaas = path.join(dir, 'jaas.conf');
+  fs.writeFileSync(jaas, `KafkaConnect {\n  org.apache.kafka.connect.rest.basic.auth.extension.PropertyFileLoginModule required file="${credentials}";\n};\n`);
+  return {
+    ...opts,
+    props: { 'rest.extension.classes': 'org.apache.kafka.connect.rest.basic.auth.extension.BasicAuthSecurityRestExtension', 'kappa.rest.basic.auth.jaas.config': jaas, ...(opts.props ?? {}) },
+    client: { headers: { Authorization: `Basic ${Buffer.from('kappa-it:kappa-it-password').toString('base64')}` } },
+  };
+}
+
+async function startSingleWorker(given: StartWorkerOptions): Promise<Worker> {
   assertBuilt();
+  const opts = withBasicAuth(given);
   const port = await freePort();
   const dir = tmpDir('kappa-it-worker-');
-  const props: Record<string, string> = { ...defaultProperties(port), ...(opts.props ?? {}) };
+  const scheme = opts.scheme ?? 'http';
+  const listeners = [`${scheme}://127.0.0.1:${port}`, ...(opts.extraListeners ?? [])].join(',');
+  const props: Record<string, string> = { ...defaultProperties(port), listeners, ...(opts.props ?? {}) };
   for (const k of opts.omit ?? []) delete props[k];
   const propsFile = path.join(dir, 'worker.properties');
   writeProperties(propsFile, props);
   const host = props['rest.advertised.host.name'] ?? '127.0.0.1';
   const advertisedPort = props['rest.advertised.port'] ?? String(port);
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${scheme}://127.0.0.1:${port}`;
   let output = '';
   let child: ChildProcess | undefined;
   const startupHealth: { status: number; body: string }[] = [];
@@ -254,8 +281,8 @@ async function startSingleWorker(opts: StartWorkerOptions): Promise<Worker> {
         throw new Error(`worker exited before becoming healthy (code ${c.exitCode}, signal ${c.signalCode}):\n${output.slice(-4000)}`);
       }
       try {
-        const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
-        const text = await res.text();
+        const { status, text } = await request('GET', `${url}/health`, { ...(opts.client ?? {}), timeoutMs: 2000 });
+        const res = { status };
         if (res.status === 200) return;
         startupHealth.push({ status: res.status, body: text });
         last = `HTTP ${res.status} ${text.slice(0, 200)}`;
@@ -271,7 +298,7 @@ async function startSingleWorker(opts: StartWorkerOptions): Promise<Worker> {
 
   const worker: Worker = {
     url,
-    api: new Api(url),
+    api: new Api(url, opts.client ?? {}),
     port,
     workerId: `${host}:${advertisedPort}`,
     props,
