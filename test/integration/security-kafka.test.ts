@@ -152,7 +152,10 @@ it('a wrong password stops the worker at start-up naming the authentication fail
   const result = await runWorkerToExit([file], { timeoutMs: 45_000 });
   expect(result.timedOut).toBe(false);
   expect(result.code).toBe(1);
-  expect(result.stderr).toContain('Worker failed to start: KafkaSecurityError: Kafka authentication failed: Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512');
+  // the worker's ERROR line (through its logger, on stdout) names the failure and the broker's reason
+  const output = result.stdout + result.stderr;
+  expect(output).toMatch(/ERROR +Worker failed to start/);
+  expect(output).toContain('KafkaSecurityError: Kafka authentication failed: Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512');
   expectNoSecret(result.stdout + result.stderr);
   expect(Date.now() - t0).toBeLessThan(45_000);
 });
