@@ -21,6 +21,15 @@ export class ModelRefusedError extends Error {
   override name = 'ModelRefusedError';
 }
 
+/**
+ * A model that could not be reached at activation (a remote inference server down or still
+ * starting): refused for now, and activated again later with backoff, unlike a model that does
+ * not fit, which stays refused until a new version is published.
+ */
+export class ModelNotReachableError extends ModelRefusedError {
+  override name = 'ModelNotReachableError';
+}
+
 export interface ServingModel {
   readonly id: string;
   readonly version: string;

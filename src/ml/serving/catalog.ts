@@ -21,7 +21,7 @@
  */
 import type { Logger } from '../../api';
 import { ArtifactStore } from './artifacts';
-import type { ModelBackend, ServingModel } from './backends';
+import { ModelNotReachableError, type ModelBackend, type ServingModel } from './backends';
 import { challengerModelId, decodeChallenger, type ChallengerControl, type ChallengerMode } from './challenger';
 import { decodeControl, expiresAt, isExpired, type ModelControl, type ModelFormat } from './control';
 import { threadMetrics } from '../../metrics/thread-metrics';
@@ -52,7 +52,14 @@ interface VersionEntry {
   model?: ServingModel;
   loading?: Promise<void>;
   unloadTimer?: NodeJS.Timeout;
+  /** refused because unreachable (ModelNotReachableError): activated again from this time on */
+  retryAt?: number;
+  retryDelayMs?: number;
 }
+
+/** Backoff of activations of unreachable models: 2 s, doubling, at most a minute. */
+const RETRY_FIRST_MS = 2000;
+const RETRY_MAX_MS = 60_000;
 
 interface ModelEntry {
   readonly id: string;
@@ -310,7 +317,7 @@ export class ModelCatalog {
       }
       entry.inUse = true;
       const now = this.now();
-      const usable = entry.versions.filter((v) => v.state !== 'refused').reverse(); // newest first
+      const usable = entry.versions.filter((v) => !this.refusedAt(v, now)).reverse(); // newest first
       if (usable.length === 0) return { kind: 'error', error: new ModelUnavailableError(this.noVersionMessage(entry)) };
       // the newest usable version under the expiry policy
       let target: VersionEntry | undefined;
@@ -372,9 +379,14 @@ export class ModelCatalog {
     return { kind: 'model', model: v.model! };
   }
 
+  /** Refused at this time: for good, or unreachable with its next attempt still ahead. */
+  private refusedAt(v: VersionEntry, now: number): boolean {
+    return v.state === 'refused' && (v.retryAt === undefined || now < v.retryAt);
+  }
+
   /** Fetches, verifies and loads a version; resolves when it is ready or refused (never rejects). */
   private activate(entry: ModelEntry, v: VersionEntry): Promise<void> {
-    if (v.state === 'ready' || v.state === 'refused') return Promise.resolve();
+    if (v.state === 'ready' || this.refusedAt(v, this.now())) return Promise.resolve();
     if (v.loading) return v.loading;
     v.state = 'loading';
     const c = v.control;
@@ -391,10 +403,23 @@ export class ModelCatalog {
         }
         v.model = model;
         v.state = 'ready';
+        v.retryAt = v.retryDelayMs = undefined;
         this.options.logger?.info(`model ${c.id} version ${c.version} activated (${model.kind}, ${model.nFeatures} features)`);
       } catch (e) {
+        const again = e instanceof ModelNotReachableError;
+        const firstFailure = v.retryDelayMs === undefined;
         v.state = 'refused';
         v.error = (e as Error).message;
+        if (again) {
+          v.retryDelayMs = firstFailure ? RETRY_FIRST_MS : Math.min(RETRY_MAX_MS, v.retryDelayMs! * 2);
+          v.retryAt = this.now() + v.retryDelayMs;
+          v.error += ` (tried again from ${new Date(v.retryAt).toISOString()} on)`;
+          // one warning per outage; the attempts after it are debug lines
+          if (!firstFailure) {
+            this.options.logger?.debug(`model ${c.id} version ${c.version} still unreachable: ${v.error}`);
+            return;
+          }
+        }
         threadMetrics().activationRefusals.inc({ model: c.id });
         const alone = this.isChallenger(entry.id, v) && !entry.versions.includes(v) ? ' alone (the challenger is not used)' : '';
         const serving = entry.serving && entry.serving !== v && entry.serving.state === 'ready' ? `; version ${entry.serving.control.version} keeps serving${alone}` : '';

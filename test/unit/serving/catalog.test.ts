@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ArtifactStore } from '../../../src/ml/serving/artifacts';
-import { LinearBackend, OnnxBackend, type ModelBackend, type ServingModel } from '../../../src/ml/serving/backends';
+import { LinearBackend, ModelNotReachableError, OnnxBackend, type ModelBackend, type ServingModel } from '../../../src/ml/serving/backends';
 import { ModelCatalog, type Resolution } from '../../../src/ml/serving/catalog';
 import { dataUri, encodeControl, parseControl, sha256Hex, type ModelControl } from '../../../src/ml/serving/control';
 import { InferencePool } from '../../../src/ml/serving/onnx';
@@ -142,6 +142,41 @@ describe('ModelCatalog', () => {
     catalog.publish(good);
     await new Promise((res) => setTimeout(res, 20));
     expect(version(await catalog.resolve('m'))).toBe('2');
+  });
+
+  it('activates an unreachable (remote) model again with backoff, warning once, until it loads', async () => {
+    let reachable = false;
+    let loads = 0;
+    const inner = new LinearBackend();
+    const backend: ModelBackend = {
+      async load(c: ModelControl, bytes: Uint8Array): Promise<ServingModel> {
+        loads++;
+        if (!reachable) throw new ModelNotReachableError(`model ${c.id}@${c.version} refused: the remote model is not ready: connect ECONNREFUSED 127.0.0.1:1`);
+        return inner.load(c, bytes);
+      },
+    };
+    make({ linear: backend });
+    catalog.publish(linearControl('r', '1', [1, 2]));
+    const first = await catalog.resolve('r');
+    expect(first.kind === 'error' && first.error.message).toMatch(/version 1 refused \(model r@1 refused: the remote model is not ready: connect ECONNREFUSED .*tried again from/);
+    // before the backoff has passed: no new attempt
+    now += 1000;
+    expect((await catalog.resolve('r')).kind).toBe('error');
+    expect(loads).toBe(1);
+    // after it: tried again (still down: one warning in all), then the next after a doubled delay
+    now += 1500;
+    expect((await catalog.resolve('r')).kind).toBe('error');
+    expect(loads).toBe(2);
+    now += 3000;
+    expect((await catalog.resolve('r')).kind).toBe('error');
+    expect(loads).toBe(2);
+    expect(warnings.filter((w) => w.startsWith('model r version 1 refused'))).toHaveLength(1);
+    // the server is back: the next attempt loads it and it serves
+    reachable = true;
+    now += 2000;
+    expect(version(await catalog.resolve('r'))).toBe('1');
+    expect(loads).toBe(3);
+    expect(catalog.snapshot().find((m) => m.id === 'r')!.versions.map((v) => v.state)).toEqual(['ready']);
   });
 
   it('refuses unreachable URIs (file and http) and reports them; with nothing else, records get the error', async () => {

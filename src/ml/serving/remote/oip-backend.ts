@@ -19,7 +19,7 @@
  */
 import type { Logger } from '../../../api';
 import type { ArtifactPolicy } from '../artifact-policy';
-import { ModelRefusedError, type ModelBackend, type Prediction, type ServingModel } from '../backends';
+import { ModelNotReachableError, ModelRefusedError, type ModelBackend, type Prediction, type ServingModel } from '../backends';
 import type { ModelControl } from '../control';
 import { CircuitBreaker, CircuitOpenError } from './circuit-breaker';
 import { OipClient, OipError, type OipModelMetadata, type OipOutput, type OipTensorMetadata } from './oip-client';
@@ -216,7 +216,8 @@ export class OipBackend implements ModelBackend {
       await client.ready();
       meta = await client.metadata();
     } catch (e) {
-      return refuse(`the remote model is not ready: ${(e as Error).message}`);
+      // down or still starting: the catalog tries again later
+      throw new ModelNotReachableError(`model ${tag} refused: the remote model is not ready: ${(e as Error).message}`);
     }
     let plan: ReturnType<typeof planFor>;
     try {
