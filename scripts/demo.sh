@@ -255,5 +255,7 @@ async function showCluster(admin, expected) {
   log(`more: curl -s ${url}/learners/${name}`);
   log(`      curl -s ${url}/learners/${name}/model`);
   log(`      curl -s -X POST ${url}/learners/${name}/publish   (a linear model version on kappa-models)`);
+  log(`      curl -s ${url}/metrics   (Prometheus metrics)`);
+  log(`      ${url}/ui/ in a browser   (the console: connectors, models, the learner's accuracy over time)`);
 })().catch((e) => { console.error('[demo] failed:', e.message); process.exit(1); });
 NODE
