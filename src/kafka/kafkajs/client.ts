@@ -78,6 +78,15 @@ function kafkajsSecurity(security: KafkaSecurity): Pick<KafkaConfig, 'ssl' | 'sa
   return out;
 }
 
+/** A group coordinator that moved, is loading, or is rebalancing the group: worth a fresh start. */
+function isCoordinatorChange(e: Error): boolean {
+  for (let c = e as { type?: string; message?: string; cause?: unknown } | undefined; c; c = c.cause as typeof c) {
+    if (c.type === 'NOT_COORDINATOR_FOR_GROUP' || c.type === 'GROUP_COORDINATOR_NOT_AVAILABLE' || c.type === 'GROUP_LOAD_IN_PROGRESS' || c.type === 'REBALANCE_IN_PROGRESS') return true;
+    if (/not the correct coordinator|coordinator is not available|coordinator is loading/i.test(c.message ?? '')) return true;
+  }
+  return false;
+}
+
 function compact<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
@@ -340,7 +349,10 @@ export class KafkajsClient implements KafkaClient {
       allowAutoTopicCreation,
       sessionTimeout: 30000,
       heartbeatInterval: 3000,
-      retry: { retries: 8, restartOnFailure: async () => false },
+      // only a coordinator that moved or is busy (Kafka 4's coordinator answers NOT_COORDINATOR when
+      // a write to __consumer_offsets times out under load) restarts the consumer: kafkajs gives up
+      // after its retries where Java's consumer looks the coordinator up again
+      retry: { retries: 8, restartOnFailure: async (e: Error) => isCoordinatorChange(e) },
       ...tuning,
     });
     let stopped = false;
@@ -359,7 +371,9 @@ export class KafkajsClient implements KafkaClient {
       if (waiter) { const w = waiter; waiter = undefined; w(b); } else if (b) queue.push(b);
     };
     consumer.on(consumer.events.CRASH, (event) => {
-      if (!stopped) opts.onFatal?.(event.payload.error);
+      if (stopped) return;
+      if (event.payload.restart) log.warn(`Consumer of group ${opts.groupId} restarts after a coordinator change: ${event.payload.error.message}`);
+      else opts.onFatal?.(event.payload.error);
     });
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
       const now = new Set<string>();
