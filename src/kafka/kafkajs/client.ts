@@ -349,9 +349,9 @@ export class KafkajsClient implements KafkaClient {
       allowAutoTopicCreation,
       sessionTimeout: 30000,
       heartbeatInterval: 3000,
-      // only a coordinator that moved or is busy (Kafka 4's coordinator answers NOT_COORDINATOR when
-      // a write to __consumer_offsets times out under load) restarts the consumer: kafkajs gives up
-      // after its retries where Java's consumer looks the coordinator up again
+      // only a coordinator that moved or is busy restarts the consumer (seen in CI: a task restarted
+      // under load got NOT_COORDINATOR until kafkajs's retries ran out and the task failed, where
+      // Java's consumer looks the coordinator up again and goes on)
       retry: { retries: 8, restartOnFailure: async (e: Error) => isCoordinatorChange(e) },
       ...tuning,
     });
