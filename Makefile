@@ -61,7 +61,7 @@ JEST_RESULTS_CLUSTER := .cache/jest-results-cluster.json
 JEST_RESULTS_FAULTS := .cache/jest-results-faults.json
 FAULTS_SUITE := test/integration/faults-broker.test.ts
 # beside the faults in the second lane: suites that mostly wait (on a broker of their own, on MLServer)
-LANE_SUITES := $(FAULTS_SUITE) test/integration/security-kafka.test.ts test/integration/serving-remote.test.ts test/integration/exactly-once.test.ts
+LANE_SUITES := $(FAULTS_SUITE) test/integration/security-kafka.test.ts test/integration/serving-remote.test.ts
 CLUSTER_REST := test/integration/rest-connectors.test.ts test/integration/rest-lifecycle.test.ts test/integration/rest-errors.test.ts
 JEST_ARGS ?=
 # make run WORKERS=3: a cluster of that many workers (1-9) on consecutive ports from 8083
@@ -177,8 +177,7 @@ test: build typecheck
 	  # A second lane beside the main suite (it mostly waits: through broker outages, rebalances):
 	  # MLServer's install (PyPI, pinned; the remote-model tests start and stop it themselves), the
 	  # broker-outage suite (it stops and restarts a broker of its own), the Kafka security suite (a
-	  # SASL_SSL broker of its own), the remote-model suite and the exactly-once suite (kills and
-	  # restarts; it balances the two lanes), then the kafkajs
+	  # SASL_SSL broker of its own) and the remote-model suite, then the kafkajs
 	  # adapter's smoke subset (REST lifecycle, data path, crash recovery) and the REST suites
 	  # against a 3-worker cluster with every request sent to a follower. Its output is in
 	  # .cache/jest-lane.log, shown when it fails. KAPPA_SKIP_KAFKAJS_SMOKE=1 runs only the faults.
