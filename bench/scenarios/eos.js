@@ -54,6 +54,9 @@ const CONFIGS = [
   { key: 'score-eos-1000', mode: 'score', guarantee: 'exactly_once_v2', commitIntervalMs: 1000 },
   { key: 'score-eos-5000', mode: 'score', guarantee: 'exactly_once_v2', commitIntervalMs: 5000 },
 ];
+/** KAPPA_BENCH_EOS_CONFIGS=passthrough-alo,passthrough-eos-100 runs only these (e.g. to profile one pair) */
+const ONLY = (process.env.KAPPA_BENCH_EOS_CONFIGS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
+const SELECTED = ONLY.length > 0 ? CONFIGS.filter((c) => ONLY.includes(c.key)) : CONFIGS;
 
 const round = (v, digits) => (v == null ? null : Number(v.toFixed(digits)));
 
@@ -118,11 +121,11 @@ function eosScenario() {
       ctx.cleanupTopics.push(input);
       await sv.produceIris(bk, input, total, partitions, { perPartition: 250 });
       const worker = await servingWorker(ctx, {}, true);
-      const runs = Object.fromEntries(CONFIGS.map((c) => [c.key, []]));
+      const runs = Object.fromEntries(SELECTED.map((c) => [c.key, []]));
       try {
         await sv.publishRest(worker, MODEL, 1, MODEL);
         for (let rep = 0; rep < REPS; rep++) {
-          for (const cfg of rep % 2 === 0 ? CONFIGS : [...CONFIGS].reverse()) {
+          for (const cfg of rep % 2 === 0 ? SELECTED : [...SELECTED].reverse()) {
             const r = await eosRun(ctx, worker, { input, total, cfg, tag: `${cfg.key}-${rep}` });
             log(`${name}: repetition ${rep + 1}/${REPS}: ${cfg.key}: ${r.recordsPerSec} records/s read_committed, written ${r.writeRecordsPerSec}/s, ${r.cpuUsPerRecord} µs CPU/record, ${r.committedRead} read (resume → first written ${r.resumeToFirstWrittenMs} ms)`);
             if (cfg.guarantee === 'exactly_once_v2' && r.committedRead !== total) throw new Error(`${cfg.key}: the read_committed reader read ${r.committedRead} records, not ${total}`);
@@ -135,7 +138,7 @@ function eosScenario() {
         await settle(ctx);
         await worker.stop();
       }
-      const byConfig = CONFIGS.map((c) => {
+      const byConfig = SELECTED.map((c) => {
         const med = (k) => round(median(runs[c.key].map((r) => r[k])), k === 'cpuUsPerRecord' ? 2 : 0);
         return {
           key: c.key, mode: c.mode, guarantee: c.guarantee, commitIntervalMs: c.commitIntervalMs ?? null,
@@ -154,13 +157,13 @@ function eosScenario() {
       const get = (key) => byConfig.find((b) => b.key === key);
       const ratio = (a, b) => (a != null && b ? Number((a / b).toFixed(3)) : null);
       const eosOverAlo = {
-        passthrough: ratio(get('passthrough-eos-100').recordsPerSec, get('passthrough-alo').recordsPerSec),
-        score: ratio(get('score-eos-100').recordsPerSec, get('score-alo').recordsPerSec),
-        passthroughWrite: ratio(get('passthrough-eos-100').writeRecordsPerSec, get('passthrough-alo').writeRecordsPerSec),
-        scoreWrite: ratio(get('score-eos-100').writeRecordsPerSec, get('score-alo').writeRecordsPerSec),
+        passthrough: ratio(get('passthrough-eos-100')?.recordsPerSec, get('passthrough-alo')?.recordsPerSec),
+        score: ratio(get('score-eos-100')?.recordsPerSec, get('score-alo')?.recordsPerSec),
+        passthroughWrite: ratio(get('passthrough-eos-100')?.writeRecordsPerSec, get('passthrough-alo')?.writeRecordsPerSec),
+        scoreWrite: ratio(get('score-eos-100')?.writeRecordsPerSec, get('score-alo')?.writeRecordsPerSec),
       };
       // the main row: the median pass-through exactly_once_v2 (100 ms) run
-      const list = runs['passthrough-eos-100'];
+      const list = runs['passthrough-eos-100'] ?? runs[SELECTED[0].key];
       const sorted = [...list].sort((a, b) => (a.recordsPerSec ?? 0) - (b.recordsPerSec ?? 0));
       const mid = sorted[Math.floor((sorted.length - 1) / 2)];
       return {

@@ -63,11 +63,15 @@ it('KafkaTopicSink + two SMTs, 100,000 records, kill -9 at 5 moments: every inpu
   const name = uniqueName('eos');
   await createConnector(worker.api, name, { ...pipelineConnector(input, output), ...EOS });
   await waitForState(worker.api, name, 'RUNNING', { taskState: 'RUNNING', taskCount: 2, timeoutMs: 60_000 });
-  const producing = produceRange(input, 0, TOTAL);
+  // paced over about 20 s: the task writes far faster than that, and a backlog produced at once
+  // would be written whole between two kills, leaving the later kills nothing to interrupt
+  const producing = produceRange(input, 0, TOTAL, { perSecond: 5000 });
   // five kills at random moments of the stream (uncommitted output never counts: read_committed)
   const marks = [0.1, 0.25, 0.45, 0.6, 0.8].map((f) => Math.floor(TOTAL * (f + Math.random() * 0.05)));
   const seen = await killAt(worker, output, marks, Date.now() + 240_000);
   await producing;
+  // the kills interrupted the stream (the output's end offsets count commit markers too)
+  expect(seen.filter((s) => s < TOTAL).length).toBeGreaterThanOrEqual(3);
   const inputEnds = await endOffsets(input);
   await waitForState(worker.api, name, 'RUNNING', { taskState: 'RUNNING', taskCount: 2, timeoutMs: 60_000 });
   await waitCommittedToEnd(worker, name, inputEnds, output);

@@ -58,13 +58,22 @@ let producer: Producer | undefined;
  * Produces records [from, to) in sendBatch calls of 1000 records. One batch holds records of all 4
  * partitions; batches go one after another so each partition's records are appended in seq order.
  */
-export async function produceRange(topic: string, from: number, to: number): Promise<void> {
+/**
+ * Produces records from..to-1 in batches of 1,000; with `perSecond`, paced at about that rate (a
+ * stream that lasts, so that faults injected "mid-stream" really fall in the middle of it).
+ */
+export async function produceRange(topic: string, from: number, to: number, options: { perSecond?: number } = {}): Promise<void> {
   if (!producer) {
     producer = getKafka().producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
   }
   const p = producer;
+  const t0 = Date.now();
   for (let start = from; start < to; start += BATCH) {
+    if (options.perSecond) {
+      const due = t0 + ((start - from) / options.perSecond) * 1000;
+      if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+    }
     const messages = [];
     for (let i = start; i < Math.min(to, start + BATCH); i++) messages.push(inputRecord(i));
     await p.sendBatch({ acks: -1, topicMessages: [{ topic, messages }] });

@@ -29,7 +29,7 @@ export interface ClientBaseOptions extends ConnectionSecurity {
   clientId: string;
   bootstrapBrokers: string[];
   retries: number | boolean;
-  retryDelay: (client: unknown, operationId: string, attempt: number) => number;
+  retryDelay: (client: unknown, operationId: string, attempt: number, retries?: number, error?: unknown) => number;
   connectTimeout: number;
   requestTimeout: number;
   metadataMaxAge: number;
@@ -59,11 +59,30 @@ function num(props: Readonly<Record<string, string>>, key: string, def: number):
   return Number.isFinite(n) ? n : def;
 }
 
+/**
+ * The retry of a transaction's AddPartitionsToTxn or AddOffsetsToTxn that the coordinator refused
+ * with CONCURRENT_TRANSACTIONS: it is still writing the previous transaction's commit markers,
+ * which takes a few milliseconds. Java's producer retries that case after 20 ms; the general
+ * backoff (100 ms, doubling) would stall a task committing every 100 ms for a whole interval.
+ */
+export const CONCURRENT_TRANSACTIONS_RETRY_MS = 20;
+
+/** Whether the error, or one it aggregates, is the broker's CONCURRENT_TRANSACTIONS. */
+export function isConcurrentTransactions(error: unknown, depth = 0): boolean {
+  if (!error || typeof error !== 'object' || depth > 4) return false;
+  const e = error as { apiId?: unknown; errors?: unknown };
+  if (e.apiId === 'CONCURRENT_TRANSACTIONS') return true;
+  return Array.isArray(e.errors) && e.errors.some((inner) => isConcurrentTransactions(inner, depth + 1));
+}
+
 /** Exponential backoff from 100 ms, capped by `retry.backoff.max.ms` (Java's default 1 s; ours 5 s for outages). */
-export function backoff(props: Readonly<Record<string, string>>): (client: unknown, operationId: string, attempt: number) => number {
+export function backoff(props: Readonly<Record<string, string>>): (client: unknown, operationId: string, attempt: number, retries?: number, error?: unknown) => number {
   const first = num(props, 'retry.backoff.ms', 100);
   const max = num(props, 'retry.backoff.max.ms', 5000);
-  return (_client, _op, attempt) => Math.min(max, first * 2 ** Math.max(0, attempt - 1));
+  return (_client, _op, attempt, _retries, error) => {
+    if (isConcurrentTransactions(error)) return Math.min(first, CONCURRENT_TRANSACTIONS_RETRY_MS);
+    return Math.min(max, first * 2 ** Math.max(0, attempt - 1));
+  };
 }
 
 /**

@@ -45,8 +45,8 @@ export class PlatformaticTransactionalProducer implements TransactionalProducer 
   private claimed = false;
   /** the partitions the open transaction has added (written to) */
   private readonly transactionPartitions = new Set<string>();
-  /** chunks that add partitions to the transaction, one after another (see sendAlone) */
-  private addingPartitions: Promise<void> = Promise.resolve();
+  /** the chain that issues chunks in order, each behind the partitions an earlier one adds (see addNewPartitions) */
+  private issuing: Promise<void> = Promise.resolve();
   private readonly partitionCounts = new Map<string, number>();
 
   constructor(private readonly d: TransactionalProducerDeps) {
@@ -111,10 +111,6 @@ export class PlatformaticTransactionalProducer implements TransactionalProducer 
     for (const chunk of splitForRequests(messages, this.shareLimit)) {
       const out = toPlatformaticMessages(chunk);
       await this.placeOnPartitions(out);
-      if (this.partitionsNewToTransaction(out).length > 0) {
-        await this.sendAlone(tx, out);
-        continue;
-      }
       while (this.inFlightBytes >= this.maxInFlight && this.inFlight.size > 0) {
         await Promise.race(this.inFlight);
         if (this.failure) throw this.failure;
@@ -122,7 +118,11 @@ export class PlatformaticTransactionalProducer implements TransactionalProducer 
       let bytes = 0;
       for (const m of chunk) bytes += approxSize(m);
       this.inFlightBytes += bytes;
-      const p: Promise<void> = tx.send({ messages: out }).then(
+      // Every chunk is issued in the order send() saw it (per-partition order), behind the
+      // AddPartitionsToTxn of any chunk before it; the caller does not wait for that round trip.
+      const issued = this.issuing.then(() => this.addNewPartitions(tx, out));
+      this.issuing = issued.catch(() => undefined);
+      const p: Promise<void> = issued.then(() => tx.send({ messages: out })).then(
         () => undefined,
         (e: Error) => { this.failure ??= e; },
       ).finally(() => {
@@ -134,40 +134,38 @@ export class PlatformaticTransactionalProducer implements TransactionalProducer 
   }
 
   /**
-   * A chunk that writes to partitions the transaction has not written to yet goes alone, awaited,
-   * one such chunk at a time: the library folds concurrent AddPartitionsToTxn calls into the first
-   * one, so a second chunk's new partitions would never be added and the broker would answer its
-   * Produce with TRANSACTION_ABORTABLE. Chunks to partitions already in the transaction pipeline.
+   * Adds the partitions of a chunk that the open transaction has not written to yet
+   * (AddPartitionsToTxn), before the chunk is sent. The adds run one at a time on the issue chain:
+   * the library folds concurrent adds into the first one, so a second chunk's new partitions would
+   * never be added and the broker would answer its Produce with TRANSACTION_ABORTABLE. Chunks to
+   * partitions already in the transaction are issued right away (the chain link is a microtask).
    */
-  private sendAlone(tx: Transaction, out: ProduceMessage[]): Promise<void> {
-    const run = this.addingPartitions.then(async () => {
-      if (this.failure) throw this.failure;
-      const fresh = this.partitionsNewToTransaction(out);
-      await tx.send({ messages: out });
-      for (const key of fresh) this.transactionPartitions.add(key);
-    });
-    this.addingPartitions = run.catch(() => undefined);
-    return run.catch((e: Error) => {
-      this.failure ??= e;
-      throw e;
-    });
-  }
-
-  private partitionsNewToTransaction(out: ProduceMessage[]): string[] {
-    const fresh = new Set<string>();
+  private addNewPartitions(tx: Transaction, out: ProduceMessage[]): Promise<void> | undefined {
+    let fresh: Set<string> | undefined;
     for (const m of out) {
       const key = `${m.topic}:${m.partition}`;
-      if (!this.transactionPartitions.has(key)) fresh.add(key);
+      if (!this.transactionPartitions.has(key)) (fresh ??= new Set()).add(key);
     }
-    return [...fresh];
+    if (!fresh) return undefined;
+    const topics = new Map<string, { partitionsCount: number }>();
+    for (const m of out) topics.set(m.topic, { partitionsCount: this.partitionCounts.get(m.topic)! });
+    // the library reads only each topic's partition count from the metadata
+    return tx.addPartitions({ topics } as never, out as never).then(() => {
+      for (const key of fresh) this.transactionPartitions.add(key);
+    });
   }
 
-  /** Chooses every record's partition here (the library's own choice, Java's murmur2), so the transaction knows which partitions a chunk adds. */
+  /**
+   * Chooses every record's partition here (the library's own choice, Java's murmur2) and learns
+   * every topic's partition count, so the transaction knows which partitions a chunk adds.
+   */
   private async placeOnPartitions(out: ProduceMessage[]): Promise<void> {
-    const unknown = [...new Set(out.filter((m) => m.partition == null && !this.partitionCounts.has(m.topic)).map((m) => m.topic))];
-    if (unknown.length > 0) {
-      const metadata = await this.producer.metadata({ topics: unknown, autocreateTopics: true });
-      for (const t of unknown) {
+    let unknown: Set<string> | undefined;
+    for (const m of out) if (!this.partitionCounts.has(m.topic)) (unknown ??= new Set()).add(m.topic);
+    if (unknown) {
+      const topics = [...unknown];
+      const metadata = await this.producer.metadata({ topics, autocreateTopics: true });
+      for (const t of topics) {
         const count = metadata.topics.get(t)?.partitionsCount;
         if (!count) throw new Error(`no partitions known for topic ${t}`);
         this.partitionCounts.set(t, count);
@@ -208,7 +206,7 @@ export class PlatformaticTransactionalProducer implements TransactionalProducer 
   async abort(): Promise<void> {
     await Promise.allSettled([...this.inFlight]);
     const tx = this.tx ?? (this.beginning ? await this.beginning.catch(() => undefined) : undefined);
-    await this.addingPartitions;
+    await this.issuing;
     this.tx = undefined;
     this.failure = undefined;
     this.transactionPartitions.clear();
