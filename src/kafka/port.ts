@@ -308,18 +308,30 @@ export function splitForRequests(messages: readonly OutgoingMessage[], limit: nu
   const chunks: OutgoingMessage[][] = [];
   let chunk: OutgoingMessage[] = [];
   const bytes = new Map<string, number>();
+  // records mostly come in runs of one partition: the slot's count is kept in `used` during a run
+  // and stored in the map when the run ends (no key string and map lookups per record)
+  let topic: string | undefined;
+  let partition: number | undefined;
+  let slot: string | undefined;
+  let used = 0;
   for (const m of messages) {
-    // partition unknown (chosen by key): count against the whole topic, conservatively
-    const slot = m.partition === undefined ? m.topic : `${m.topic}\u0000${m.partition}`;
+    if (slot === undefined || m.topic !== topic || m.partition !== partition) {
+      if (slot !== undefined) bytes.set(slot, used);
+      topic = m.topic;
+      partition = m.partition;
+      // partition unknown (chosen by key): count against the whole topic, conservatively
+      slot = partition === undefined ? topic : `${topic}\u0000${partition}`;
+      used = bytes.get(slot) ?? 0;
+    }
     const size = approxSize(m);
-    const used = bytes.get(slot) ?? 0;
     if (chunk.length > 0 && used + size > limit) {
       chunks.push(chunk);
       chunk = [];
       bytes.clear();
+      used = 0;
     }
     chunk.push(m);
-    bytes.set(slot, (bytes.get(slot) ?? 0) + size);
+    used += size;
   }
   if (chunk.length > 0) chunks.push(chunk);
   return chunks;

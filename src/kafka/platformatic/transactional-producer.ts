@@ -142,8 +142,14 @@ export class PlatformaticTransactionalProducer implements TransactionalProducer 
    */
   private addNewPartitions(tx: Transaction, out: ProduceMessage[]): Promise<void> | undefined {
     let fresh: Set<string> | undefined;
+    // a chunk's records come grouped by partition: one key per run of records, not per record
+    let topic: string | undefined;
+    let partition: number | undefined;
     for (const m of out) {
-      const key = `${m.topic}:${m.partition}`;
+      if (m.topic === topic && m.partition === partition) continue;
+      topic = m.topic;
+      partition = m.partition;
+      const key = `${topic}:${partition}`;
       if (!this.transactionPartitions.has(key)) (fresh ??= new Set()).add(key);
     }
     if (!fresh) return undefined;
