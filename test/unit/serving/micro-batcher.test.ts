@@ -1,4 +1,4 @@
-import { MicroBatcher } from '../../../src/ml/serving/onnx/micro-batcher';
+import { MicroBatcher, SHARED_MEMORY_MS } from '../../../src/ml/serving/onnx/micro-batcher';
 import { ServingError } from '../../../src/ml/serving/onnx/types';
 
 function deferred<T>() {
@@ -33,6 +33,45 @@ describe('MicroBatcher', () => {
     await expect(Promise.all([p1, p2])).resolves.toEqual([1, 2]);
     expect(calls).toEqual([[1, 2]]);
     expect(b.stats).toMatchObject({ batches: 1, timeTriggered: 1 });
+  });
+
+  it('waitOnlyWhenShared: a lone caller never waits; callers that meet wait for each other; alone again a second later', async () => {
+    const calls: number[][] = [];
+    const running: { resolve: () => void }[] = [];
+    const b = new MicroBatcher<number, number>({
+      maxBatchSize: 100, maxWaitMs: 50, waitOnlyWhenShared: true,
+      run: (xs) => new Promise((resolve) => { calls.push(xs); running.push({ resolve: () => resolve(xs) }); }),
+    });
+    // one caller, one request after another: each goes at once (no timer advanced)
+    const p1 = b.submit(1);
+    await Promise.resolve();
+    expect(calls).toEqual([[1]]);
+    running.shift()!.resolve();
+    await expect(p1).resolves.toBe(1);
+    const p2 = b.submit(2);
+    expect(calls).toEqual([[1], [2]]);
+    // a second caller arrives while the first one's batch runs: from now on requests wait for company
+    const p3 = b.submit(3);
+    const p4 = b.submit(4);
+    expect(calls).toEqual([[1], [2]]);
+    jest.advanceTimersByTime(50);
+    expect(calls).toEqual([[1], [2], [3, 4]]);
+    running.splice(0).forEach((r) => r.resolve());
+    await expect(Promise.all([p2, p3, p4])).resolves.toEqual([2, 3, 4]);
+    // a request within the second still waits; after a quiet second the lone caller goes at once again
+    jest.advanceTimersByTime(SHARED_MEMORY_MS - 100);
+    const p5 = b.submit(5);
+    expect(calls).toHaveLength(3);
+    jest.advanceTimersByTime(50);
+    expect(calls).toEqual([[1], [2], [3, 4], [5]]);
+    running.splice(0).forEach((r) => r.resolve());
+    await p5;
+    jest.advanceTimersByTime(SHARED_MEMORY_MS + 1);
+    const p6 = b.submit(6);
+    expect(calls).toEqual([[1], [2], [3, 4], [5], [6]]);
+    running.splice(0).forEach((r) => r.resolve());
+    await p6;
+    expect(b.stats).toMatchObject({ batches: 5, aloneDispatched: 3, timeTriggered: 2 });
   });
 
   it('counts records with sizeOf; a request that does not fit cuts the batch first', async () => {

@@ -113,7 +113,8 @@ describe('InferencePool', () => {
   it('BatchScorer: a failing model call rejects every request of that batch', async () => {
     const key = { modelId: 'short-lived', version: 1 };
     await pool.load(key, modelBytes('iris-logreg-v1'));
-    const scorer = new BatchScorer(pool, key, 4, { maxBatchRecords: 100, maxWaitMs: 20 });
+    // both requests wait in one batch (a lone caller's request would go at once)
+    const scorer = new BatchScorer(pool, key, 4, { maxBatchRecords: 100, maxWaitMs: 20, waitOnlyWhenShared: false });
     const a = scorer.score(rowsOf(iris).slice(0, 4), 1);
     const b = scorer.score(rowsOf(iris).slice(4, 12), 2);
     await pool.unload(key); // before the batch's timer fires

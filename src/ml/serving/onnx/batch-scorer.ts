@@ -19,6 +19,8 @@ export interface BatchScorerOptions {
   readonly maxWaitMs?: number;
   /** Model calls in flight at once (default: the pool's thread count). */
   readonly maxConcurrentBatches?: number;
+  /** Wait for company only while several callers meet (default true; see MicroBatcher). */
+  readonly waitOnlyWhenShared?: boolean;
 }
 
 /** Packs requests of `nFeatures` columns into one fresh row-major buffer. */
@@ -78,6 +80,9 @@ export class BatchScorer {
       maxBatchSize: options.maxBatchRecords ?? 256,
       maxWaitMs: options.maxWaitMs ?? 2,
       maxConcurrentBatches: options.maxConcurrentBatches ?? pool.threads,
+      // one task scores its batches one after another: its model calls wait for company only
+      // while other tasks (or Score steps) of this process use the same model at the same time
+      waitOnlyWhenShared: options.waitOnlyWhenShared ?? true,
       sizeOf: (r) => r.nRows,
       run: async (batch) => {
         const { rows, nRows } = packRows(batch, this.nFeatures);

@@ -8,6 +8,10 @@
  *   a request is `sizeOf(req)`, 1 by default). A request that does not fit in the current batch
  *   dispatches the current batch first; a request larger than maxBatchSize travels alone.
  * - time trigger: the first request of an empty batch arms a timer of maxWaitMs.
+ * - `waitOnlyWhenShared`: the timer is armed only while several callers meet, i.e. a request came
+ *   while another one waited or ran in the last second. A lone caller that submits one request
+ *   after another (one task scoring its batches in order) cannot be joined by anyone: waiting for
+ *   company would only add maxWaitMs to every batch, so its requests go at once ("alone").
  * - `run(batch)` must resolve with one result per request, in order. If it rejects, throws, or
  *   returns the wrong number of results, every caller in that batch is rejected with that error.
  * - batches are dispatched without waiting for earlier ones (the consumer of `run` queues), unless
@@ -24,7 +28,12 @@ export interface MicroBatcherOptions<Req, Res> {
   readonly sizeOf?: (req: Req) => number;
   /** Batches allowed in `run` at once (default: unlimited). */
   readonly maxConcurrentBatches?: number;
+  /** Wait for company only while several callers meet (default false: always wait). */
+  readonly waitOnlyWhenShared?: boolean;
 }
+
+/** How long one sign of several callers (a request meeting another) keeps the batcher waiting for company. */
+export const SHARED_MEMORY_MS = 1000;
 
 interface Entry<Req, Res> {
   readonly req: Req;
@@ -39,11 +48,17 @@ export interface MicroBatcherStats {
   readonly records: number;
   readonly sizeTriggered: number;
   readonly timeTriggered: number;
+  /** batches sent at once because their caller was alone (waitOnlyWhenShared) */
+  readonly aloneDispatched: number;
   readonly failedBatches: number;
 }
 
 export class MicroBatcher<Req, Res> {
-  private readonly opts: Required<Omit<MicroBatcherOptions<Req, Res>, 'maxConcurrentBatches'>> & { maxConcurrentBatches: number };
+  private readonly opts: Required<Omit<MicroBatcherOptions<Req, Res>, 'maxConcurrentBatches' | 'waitOnlyWhenShared'>> & { maxConcurrentBatches: number; waitOnlyWhenShared: boolean };
+  /** when a request last met another one (waiting, or dispatched and not answered yet) */
+  private lastSharedAt = Number.NEGATIVE_INFINITY;
+  /** requests dispatched whose callers have no answer yet */
+  private unanswered = 0;
   private current: Entry<Req, Res>[] = [];
   private currentSize = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -51,14 +66,14 @@ export class MicroBatcher<Req, Res> {
   private readonly inFlight = new Set<Promise<void>>();
   private closed = false;
   private closing: Promise<void> | undefined;
-  private readonly counters = { batches: 0, requests: 0, records: 0, sizeTriggered: 0, timeTriggered: 0, failedBatches: 0 };
+  private readonly counters = { batches: 0, requests: 0, records: 0, sizeTriggered: 0, timeTriggered: 0, aloneDispatched: 0, failedBatches: 0 };
 
   constructor(options: MicroBatcherOptions<Req, Res>) {
     if (!(options.maxBatchSize >= 1)) throw new RangeError(`maxBatchSize must be >= 1, got ${options.maxBatchSize}`);
     if (!(options.maxWaitMs >= 0)) throw new RangeError(`maxWaitMs must be >= 0, got ${options.maxWaitMs}`);
     const maxConcurrentBatches = options.maxConcurrentBatches ?? Infinity;
     if (!(maxConcurrentBatches >= 1)) throw new RangeError(`maxConcurrentBatches must be >= 1, got ${maxConcurrentBatches}`);
-    this.opts = { sizeOf: () => 1, ...options, maxConcurrentBatches };
+    this.opts = { sizeOf: () => 1, ...options, maxConcurrentBatches, waitOnlyWhenShared: options.waitOnlyWhenShared ?? false };
   }
 
   /** Requests (not records) waiting for dispatch, including full batches held back by maxConcurrentBatches. */
@@ -80,11 +95,16 @@ export class MicroBatcher<Req, Res> {
     }
     if (!(size >= 0) || !Number.isFinite(size)) return Promise.reject(new RangeError(`sizeOf returned ${size}`));
     return new Promise<Res>((resolve, reject) => {
+      const now = Date.now();
+      if (this.current.length > 0 || this.unanswered > 0) this.lastSharedAt = now;
       if (this.current.length > 0 && this.currentSize + size > this.opts.maxBatchSize) this.cut('size');
       this.current.push({ req, size, resolve, reject });
       this.currentSize += size;
       if (this.currentSize >= this.opts.maxBatchSize) this.cut('size');
-      else if (this.current.length === 1) this.arm();
+      else if (this.current.length === 1) {
+        if (this.opts.waitOnlyWhenShared && now - this.lastSharedAt > SHARED_MEMORY_MS) this.cut('alone');
+        else this.arm();
+      }
     });
   }
 
@@ -109,7 +129,7 @@ export class MicroBatcher<Req, Res> {
     }, this.opts.maxWaitMs);
   }
 
-  private cut(trigger: 'size' | 'time' | null): void {
+  private cut(trigger: 'size' | 'time' | 'alone' | null): void {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
@@ -119,6 +139,8 @@ export class MicroBatcher<Req, Res> {
     this.currentSize = 0;
     if (trigger === 'size') this.counters.sizeTriggered++;
     else if (trigger === 'time') this.counters.timeTriggered++;
+    else if (trigger === 'alone') this.counters.aloneDispatched++;
+    this.unanswered += batch.length;
     this.queued.push(batch);
     this.pump();
   }
@@ -146,9 +168,11 @@ export class MicroBatcher<Req, Res> {
       }
     } catch (e) {
       this.counters.failedBatches++;
+      this.unanswered -= batch.length;
       for (const entry of batch) entry.reject(e);
       return;
     }
+    this.unanswered -= batch.length;
     batch.forEach((entry, i) => entry.resolve(results[i]!));
   }
 }
