@@ -18,6 +18,17 @@ type ProduceMessage = Parameters<Producer['send']>[0]['messages'][number];
 
 const asBuffer = (v: Buffer | string | null | undefined): Buffer | undefined => (v == null ? undefined : typeof v === 'string' ? Buffer.from(v) : v);
 
+/** Header names as bytes, made once per name (records repeat the same few names) */
+const headerNames = new Map<string, Buffer>();
+function headerName(name: string): Buffer {
+  let bytes = headerNames.get(name);
+  if (!bytes) {
+    bytes = Buffer.from(name);
+    if (headerNames.size < 10_000) headerNames.set(name, bytes);
+  }
+  return bytes;
+}
+
 export function toPlatformaticMessages(messages: readonly OutgoingMessage[]): ProduceMessage[] {
   const out: ProduceMessage[] = new Array(messages.length);
   for (let i = 0; i < messages.length; i++) {
@@ -26,7 +37,7 @@ export function toPlatformaticMessages(messages: readonly OutgoingMessage[]): Pr
     if (m.headers) {
       for (const k in m.headers) {
         headers ??= new Map();
-        headers.set(Buffer.from(k), asBuffer(m.headers[k])!);
+        headers.set(headerName(k), asBuffer(m.headers[k])!);
       }
     }
     out[i] = {

@@ -86,10 +86,21 @@ export function scoreColumnLabels(classLabels: readonly (number | string)[], col
   return Array.from({ length: columns }, (_v, c) => String(classLabels[c] ?? c));
 }
 
+/** Dotted field paths split once (they come from connector configs and model metadata: few). */
+const pathParts = new Map<string, readonly string[]>();
+function partsOf(path: string): readonly string[] {
+  let parts = pathParts.get(path);
+  if (!parts) {
+    parts = path.split('.');
+    if (pathParts.size < 10_000) pathParts.set(path, parts);
+  }
+  return parts;
+}
+
 /** Reads a (dotted) field of a Struct or a map value; undefined when absent. */
 function readPath(value: unknown, path: string): unknown {
   let cur: unknown = value;
-  for (const part of path.split('.')) {
+  for (const part of partsOf(path)) {
     if (cur instanceof Struct) {
       if (!cur.schema.fields?.some((f) => f.name === part)) return undefined;
       cur = cur.get(part);

@@ -211,6 +211,22 @@ describe('JsonConverter schemaless', () => {
   it('writes the envelope with a null schema when schemas are enabled', () => {
     expect(conv().fromConnectData('t', null, { a: 1 })!.toString()).toBe('{"schema":null,"payload":{"a":1}}');
   });
+  it('plain values (the fast path) are written byte for byte as the general path writes them as Maps', () => {
+    // Maps always take the general path: the same data as plain objects must give the same text
+    const asMaps = (v: unknown): unknown => Array.isArray(v) ? v.map(asMaps)
+      : v !== null && typeof v === 'object' ? new Map(Object.entries(v).map(([k, e]) => [k, asMaps(e)])) : v;
+    const values: unknown[] = [
+      { id: 1, x1: 5.1, neg: -0, big: 1e21, small: 5e-7, s: 'é "q" \\ \u2028 \ud800', t: true, n: null },
+      { '2': 'a', b: 1, '1': 'c', nested: { arr: [1, 'two', null, [], {}, [{ deep: [0.1] }]] } },
+      [{ a: 1 }, 2, 'x'],
+      { prediction: { model_id: 'm', model_version: '1', label: 'setosa', probabilities: { setosa: 0.9731, versicolor: 0.0269, virginica: 1.2e-8 } } },
+    ];
+    for (const v of values) expect(c.fromConnectData('t', null, v)!.toString()).toBe(c.fromConnectData('t', null, asMaps(v))!.toString());
+    // what the fast path leaves alone: an undefined field is written as null, non-finite numbers as strings
+    expect(c.fromConnectData('t', null, { a: undefined, b: 1 })!.toString()).toBe('{"a":null,"b":1}');
+    expect(c.fromConnectData('t', null, { a: [NaN, Infinity] })!.toString()).toBe('{"a":["NaN","Infinity"]}');
+    expect(c.fromConnectData('t', null, { d: new Date(5) })!.toString()).toBe('{"d":5}');
+  });
 });
 
 describe('JsonConverter config', () => {
