@@ -525,8 +525,12 @@ function isJsonNative(v: unknown, depth: number): boolean {
   }
   const proto = Object.getPrototypeOf(v);
   if (proto !== Object.prototype && proto !== null) return false;
-  for (const k in v) {
-    const e = (v as Record<string, unknown>)[k];
+  // Object.values, not for-in: a for-in keyed load is specialised to one object shape, and the
+  // shapes met here alternate (record, prediction, probabilities), so V8 deoptimised this function
+  // hundreds of times per run and it cost more than the JSON.stringify it guards.
+  const fields = Object.values(v);
+  for (let i = 0; i < fields.length; i++) {
+    const e = fields[i];
     if (e === undefined || !isJsonNative(e, depth + 1)) return false;
   }
   return true;
