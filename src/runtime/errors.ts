@@ -182,14 +182,19 @@ export class ErrorHandler {
     return { topic: this.config.dlqTopic, key: ctx.record.key, value: ctx.record.value, headers, timestamp: ctx.record.timestamp };
   }
 
-  /**
-   * Sends the DLQ records collected so far (creating the topic once). With the task's pipelined
-   * producer this only queues them: the task's flush waits for their acks before offsets move.
-   */
-  async flushDlq(): Promise<void> {
-    if (this.pendingDlq.length === 0) return;
+  /** The DLQ records collected so far, handed to the caller (a batch keeps its own until it is put). */
+  takePendingDlq(): OutgoingMessage[] {
     const batch = this.pendingDlq;
     this.pendingDlq = [];
+    return batch;
+  }
+
+  /**
+   * Sends the DLQ records collected so far, or the given ones (creating the topic once). With the
+   * task's pipelined producer this only queues them: the task's flush waits for their acks before offsets move.
+   */
+  async flushDlq(batch: OutgoingMessage[] = this.takePendingDlq()): Promise<void> {
+    if (batch.length === 0) return;
     this.dlqReady ??= this.kafka.ensureTopics([{ topic: this.config.dlqTopic, partitions: 1, replicationFactor: this.config.dlqReplicationFactor }])
       .catch((e) => { this.dlqReady = undefined; throw e; });
     // as Connect counts them: a request per record sent, a failure per send that failed

@@ -19,6 +19,9 @@ import type { GroupMembership, GroupMembershipOptions, TopicPartitionOffset } fr
 import { hasApiError } from './errors';
 import type { ConnectionSecurity } from './options';
 
+/** How long a TxnOffsetCommit is asked again on retriable answers (well within a transaction's timeout). */
+const TXN_OFFSET_COMMIT_RETRY_MS = 30_000;
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 interface Endpoint { host: string; port: number }
@@ -144,13 +147,25 @@ export class PlatformaticGroupMembership implements GroupMembership {
       list.push({ partitionIndex: o.partition, committedOffset: BigInt(o.offset), committedLeaderEpoch: -1, committedMetadata: '' });
       byTopic.set(o.topic, list);
     }
-    const c = await this.heartbeatConnectionFor();
-    try {
-      await txnOffsetCommitV4.api.async(c, producer.transactionalId, this.o.groupId, producer.producerId, producer.producerEpoch, this.generation, this.memberId, null,
-        [...byTopic].map(([name, partitions]) => ({ name, partitions })));
-    } catch (e) {
-      if (hasApiError(e as Error, 'NOT_COORDINATOR') || hasApiError(e as Error, 'COORDINATOR_NOT_AVAILABLE')) this.coordinator = undefined;
-      throw e;
+    const topics = [...byTopic].map(([name, partitions]) => ({ name, partitions }));
+    // Retriable answers are asked again within a bound, as Java's producer does. The coordinator
+    // answers COORDINATOR_LOAD_IN_PROGRESS also while it verifies the transaction (Kafka 4's
+    // transaction verification, for requests older than v5) and the previous commit's markers
+    // are still being written: that clears within milliseconds.
+    const deadline = Date.now() + TXN_OFFSET_COMMIT_RETRY_MS;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const c = await this.heartbeatConnectionFor();
+        await txnOffsetCommitV4.api.async(c, producer.transactionalId, this.o.groupId, producer.producerId, producer.producerEpoch, this.generation, this.memberId, null, topics);
+        return;
+      } catch (e) {
+        const err = e as Error;
+        const moved = hasApiError(err, 'NOT_COORDINATOR') || hasApiError(err, 'COORDINATOR_NOT_AVAILABLE');
+        if (moved) this.coordinator = undefined;
+        const retriable = moved || hasApiError(err, 'COORDINATOR_LOAD_IN_PROGRESS') || hasApiError(err, 'CONCURRENT_TRANSACTIONS') || hasApiError(err, 'REQUEST_TIMED_OUT');
+        if (!retriable || Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, Math.min(500, 20 * attempt)));
+      }
     }
   }
 

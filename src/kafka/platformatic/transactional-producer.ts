@@ -142,6 +142,9 @@ export class PlatformaticTransactionalProducer implements TransactionalProducer 
    */
   private addNewPartitions(tx: Transaction, out: ProduceMessage[]): Promise<void> | undefined {
     let fresh: Set<string> | undefined;
+    // one record per new partition: the library walks every record it is given (building a key per
+    // record), and only their topics and partitions matter
+    let representatives: ProduceMessage[] | undefined;
     // a chunk's records come grouped by partition: one key per run of records, not per record
     let topic: string | undefined;
     let partition: number | undefined;
@@ -150,13 +153,15 @@ export class PlatformaticTransactionalProducer implements TransactionalProducer 
       topic = m.topic;
       partition = m.partition;
       const key = `${topic}:${partition}`;
-      if (!this.transactionPartitions.has(key)) (fresh ??= new Set()).add(key);
+      if (this.transactionPartitions.has(key) || fresh?.has(key)) continue;
+      (fresh ??= new Set()).add(key);
+      (representatives ??= []).push(m);
     }
-    if (!fresh) return undefined;
+    if (!fresh || !representatives) return undefined;
     const topics = new Map<string, { partitionsCount: number }>();
-    for (const m of out) topics.set(m.topic, { partitionsCount: this.partitionCounts.get(m.topic)! });
+    for (const m of representatives) topics.set(m.topic, { partitionsCount: this.partitionCounts.get(m.topic)! });
     // the library reads only each topic's partition count from the metadata
-    return tx.addPartitions({ topics } as never, out as never).then(() => {
+    return tx.addPartitions({ topics } as never, representatives as never).then(() => {
       for (const key of fresh) this.transactionPartitions.add(key);
     });
   }
