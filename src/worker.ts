@@ -71,6 +71,7 @@ export class Worker {
       catalogContext: { kafka: this.kafka.pluginKafka(`connect-${config.groupId}-models`), workerConfig: config.raw, logger: this.logs.logger('io.kappa.connect.ml.serving') },
       // the task's own graceful bound, plus time to leave its consumer group
       stopTimeoutMs: config.taskShutdownTimeoutMs + 15_000,
+      youngGenerationMb: config.taskThreadYoungGenerationMb,
       logger: this.logs.logger('io.kappa.connect.Worker'),
     };
     this.herder = new Herder({

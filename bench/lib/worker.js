@@ -97,7 +97,9 @@ async function startWorker(props = {}) {
   const nodeArgs = (process.env.KAPPA_BENCH_WORKER_NODE_ARGS || '').split(/\s+/).filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, MAIN_JS, file], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  const append = (b) => { output += b.toString('utf8'); if (output.length > 1_000_000) output = output.slice(-500_000); };
+  // KAPPA_BENCH_WORKER_OUT=/tmp/worker.log also appends the worker's output there (e.g. with --trace-gc)
+  const outFile = process.env.KAPPA_BENCH_WORKER_OUT;
+  const append = (b) => { if (outFile) fs.appendFileSync(outFile, b); output += b.toString('utf8'); if (output.length > 1_000_000) output = output.slice(-500_000); };
   child.stdout.on('data', append);
   child.stderr.on('data', append);
   const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -32,10 +32,40 @@ export function headersToKafka(converter: Converter, topic: string, headers: rea
   for (const h of headers) {
     let bytes: Buffer | null;
     if (h.bytes !== undefined) bytes = h.bytes;
-    else if (converter.fromConnectHeader) bytes = converter.fromConnectHeader(topic, h.key, h.schema ?? null, h.value);
-    else bytes = converter.fromConnectData(topic, h.schema ?? null, h.value);
+    else if (Object.isFrozen(h)) bytes = sharedHeaderBytes(converter, topic, h);
+    else bytes = headerBytes(converter, topic, h);
     // a header without a value is left out (the producer port carries values only)
     if (bytes !== null) (out ??= {})[h.key] = bytes;
   }
   return out;
+}
+
+function headerBytes(converter: Converter, topic: string, h: Header): Buffer | null {
+  return converter.fromConnectHeader ? converter.fromConnectHeader(topic, h.key, h.schema ?? null, h.value) : converter.fromConnectData(topic, h.schema ?? null, h.value);
+}
+
+/**
+ * Frozen header objects are shared by many records (Score's provenance headers): their bytes are
+ * kept for the last few (header, topic, converter) seen, so each is encoded once, not per record.
+ * Frozen means the value cannot change under the cache; the bytes are read-only to the producer.
+ */
+const SHARED_SLOTS = 8;
+const sharedHeaders: (Header | undefined)[] = new Array(SHARED_SLOTS);
+const sharedTopics: (string | undefined)[] = new Array(SHARED_SLOTS);
+const sharedConverters: (Converter | undefined)[] = new Array(SHARED_SLOTS);
+const sharedBytes: (Buffer | null)[] = new Array(SHARED_SLOTS).fill(null);
+let nextSlot = 0;
+
+function sharedHeaderBytes(converter: Converter, topic: string, h: Header): Buffer | null {
+  for (let i = 0; i < SHARED_SLOTS; i++) {
+    if (sharedHeaders[i] === h && sharedTopics[i] === topic && sharedConverters[i] === converter) return sharedBytes[i]!;
+  }
+  const bytes = headerBytes(converter, topic, h);
+  const slot = nextSlot;
+  nextSlot = (nextSlot + 1) % SHARED_SLOTS;
+  sharedHeaders[slot] = h;
+  sharedTopics[slot] = topic;
+  sharedConverters[slot] = converter;
+  sharedBytes[slot] = bytes;
+  return bytes;
 }

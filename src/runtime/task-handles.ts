@@ -26,6 +26,8 @@ export interface ThreadTaskServices {
   readonly catalogContext: CatalogContext;
   /** how long a stop waits for the thread to flush, commit and close before it is terminated */
   readonly stopTimeoutMs: number;
+  /** the thread's young generation (MB): batches that live across awaits die young instead of being copied to the old one */
+  readonly youngGenerationMb: number;
   readonly logger: Logger;
 }
 
@@ -47,6 +49,7 @@ export class ThreadTask implements TaskHandle {
     const { logs } = this.services;
     const worker = spawnModuleWorker(__dirname, 'threads/task-thread', { spec: this.spec, levels: logs.snapshot() }, {
       name: `task ${this.spec.connector}-${this.spec.taskId}`,
+      resourceLimits: { maxYoungGenerationSizeMb: this.services.youngGenerationMb },
     });
     this.worker = worker;
     const channel = new Channel(worker);

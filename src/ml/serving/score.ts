@@ -470,11 +470,10 @@ export class Score implements Transformation {
     }
     let headers = r.headers;
     if (this.withHeaders) {
-      headers = [
-        ...r.headers.filter((h) => h.key !== HEADER_MODEL_ID && h.key !== HEADER_MODEL_VERSION),
-        { key: HEADER_MODEL_ID, value: model.id },
-        { key: HEADER_MODEL_VERSION, value: model.version },
-      ];
+      const provenance = provenanceHeaders(model);
+      headers = r.headers.length === 0
+        ? provenance
+        : [...r.headers.filter((h) => h.key !== HEADER_MODEL_ID && h.key !== HEADER_MODEL_VERSION), ...provenance];
     }
     return { ...r, value, valueSchema, headers };
   }
@@ -509,6 +508,24 @@ class Outcomes {
   report(): void {
     for (const e of this.deltas.values()) recordOutcome(e.modelId, e.version, e.d);
   }
+}
+
+/**
+ * The headers naming the version that scored a record, one frozen pair per model version shared by
+ * all its records: no arrays or header objects per record, and the sink's header conversion
+ * (headersToKafka) recognises the same objects and encodes them once.
+ */
+const provenanceByModel = new WeakMap<ServingModel, readonly Header[]>();
+function provenanceHeaders(model: ServingModel): readonly Header[] {
+  let headers = provenanceByModel.get(model);
+  if (!headers) {
+    headers = Object.freeze([
+      Object.freeze({ key: HEADER_MODEL_ID, value: model.id }),
+      Object.freeze({ key: HEADER_MODEL_VERSION, value: model.version }),
+    ]);
+    provenanceByModel.set(model, headers);
+  }
+  return headers;
 }
 
 /** The largest finite float32: features go into float32 tensors. */

@@ -171,3 +171,27 @@ describe('writing headers back to Kafka', () => {
     expect(parseString(null)).toEqual({ schema: null, value: null });
   });
 });
+
+describe('headersToKafka with shared (frozen) header objects', () => {
+  it('encodes a frozen header once per converter and topic, and each converter its own way', () => {
+    const calls: string[] = [];
+    const counting = new SimpleHeaderConverter();
+    counting.configure({}, false);
+    const fromConnectHeader = counting.fromConnectHeader.bind(counting);
+    counting.fromConnectHeader = (topic, key, schema, value) => { calls.push(`${topic}/${key}`); return fromConnectHeader(topic, key, schema, value); };
+    const shared: Header = Object.freeze({ key: 'kappa.model.id', value: 'iris' });
+    for (let i = 0; i < 5; i++) expect(headersToKafka(counting, 'a', [shared])!['kappa.model.id']!.toString()).toBe('iris');
+    expect(headersToKafka(counting, 'b', [shared])!['kappa.model.id']!.toString()).toBe('iris');
+    expect(calls).toEqual(['a/kappa.model.id', 'b/kappa.model.id']);
+    // another converter writes the same header its own way (JSON quotes strings)
+    const json = new JsonConverter();
+    json.configure({ 'schemas.enable': 'false' }, false);
+    expect(headersToKafka(json, 'a', [shared])!['kappa.model.id']!.toString()).toBe('"iris"');
+    // a header that is not frozen is converted every time (it may be changed in place)
+    const open: { key: string; value: unknown } = { key: 'h', value: 'x' };
+    headersToKafka(counting, 'a', [open]);
+    open.value = 'y';
+    expect(headersToKafka(counting, 'a', [open])!['h']!.toString()).toBe('y');
+    expect(calls.filter((c) => c === 'a/h')).toHaveLength(2);
+  });
+});
