@@ -7,7 +7,7 @@
  * FileStreamSink refuses exactly_once_v2 at validation.
  */
 import {
-  closeKafka, createConnector, createTopic, deleteTopics, endOffsets, expectStatus, FILE_SINK, produce, sleep, startWorker, stopAllWorkers, uniqueName, waitFor, waitForState, type Worker,
+  closeKafka, createConnector, createTopic, deleteTopics, endOffsets, expectStatus, FILE_SINK, groupOffsets, produce, sleep, startWorker, stopAllWorkers, sumOffsets, uniqueName, waitFor, waitForState, type Worker,
 } from './helpers';
 import { leaderAndFollowers, startCluster, statuses, waitAllRunning } from './helpers/cluster';
 import { banknote, delayedSequence, LEARNERS, learnConnector, learnerStatus, order, referenceRun, toRecords } from './learn-support';
@@ -31,17 +31,21 @@ const trace = (msg: string) => {
   if (process.env.KAPPA_IT_TRACE) process.stderr.write(`[exactly-once ${new Date().toISOString()}] ${msg}\n`);
 };
 
-/** Kills the worker when the output has grown past each mark, restarting it each time. */
-async function killAt(worker: Worker, output: string, marks: number[], deadline: number): Promise<number[]> {
-  const seenAtKill: number[] = [];
+/**
+ * Kills the worker when the output has grown past each mark, restarting it each time. Returns, for
+ * each kill, the input records the connector had committed just before it: the output's end offsets
+ * overcount progress (aborted records and commit markers), the group's committed offsets do not.
+ */
+async function killAt(worker: Worker, name: string, input: string, output: string, marks: number[], deadline: number): Promise<number[]> {
+  const committedAtKill: number[] = [];
   for (const mark of marks) {
     await waitFor(async () => sum(await endOffsets(output)) >= mark, { timeoutMs: Math.max(1000, deadline - Date.now()), intervalMs: 20, description: `output past ${mark}` });
-    seenAtKill.push(sum(await endOffsets(output)));
+    committedAtKill.push(sumOffsets(await groupOffsets(`connect-${name}`, input)));
     await worker.kill();
-    trace(`killed at ${seenAtKill[seenAtKill.length - 1]}`);
+    trace(`killed with ${committedAtKill[committedAtKill.length - 1]} input records committed`);
     await worker.restart();
   }
-  return seenAtKill;
+  return committedAtKill;
 }
 
 it('FileStreamSink refuses exactly_once_v2 with a clear message; KafkaTopicSink accepts it', async () => {
@@ -63,14 +67,15 @@ it('KafkaTopicSink + two SMTs, 100,000 records, kill -9 at 5 moments: every inpu
   const name = uniqueName('eos');
   await createConnector(worker.api, name, { ...pipelineConnector(input, output), ...EOS });
   await waitForState(worker.api, name, 'RUNNING', { taskState: 'RUNNING', taskCount: 2, timeoutMs: 60_000 });
-  // paced over about 20 s: the task writes far faster than that, and a backlog produced at once
-  // would be written whole between two kills, leaving the later kills nothing to interrupt
-  const producing = produceRange(input, 0, TOTAL, { perSecond: 5000 });
+  // paced over about 40 s: the task writes far faster than that, and a backlog produced at once
+  // would be written whole between two kills, leaving the later kills nothing to interrupt (a kill
+  // and restart take about 10 s: the restarted worker waits out its old member's session)
+  const producing = produceRange(input, 0, TOTAL, { perSecond: 2500 });
   // five kills at random moments of the stream (uncommitted output never counts: read_committed)
   const marks = [0.1, 0.25, 0.45, 0.6, 0.8].map((f) => Math.floor(TOTAL * (f + Math.random() * 0.05)));
-  const seen = await killAt(worker, output, marks, Date.now() + 240_000);
+  const seen = await killAt(worker, name, input, output, marks, Date.now() + 240_000);
   await producing;
-  // the kills interrupted the stream (the output's end offsets count commit markers too)
+  // the kills interrupted the stream: each came before the connector had committed every input
   expect(seen.filter((s) => s < TOTAL).length).toBeGreaterThanOrEqual(3);
   const inputEnds = await endOffsets(input);
   await waitForState(worker.api, name, 'RUNNING', { taskState: 'RUNNING', taskCount: 2, timeoutMs: 60_000 });
@@ -89,7 +94,7 @@ it('KafkaTopicSink + two SMTs, 100,000 records, kill -9 at 5 moments: every inpu
     expect(seqs.every((s, i) => s === i)).toBe(true);
   }
   // eslint-disable-next-line no-console
-  console.log(`exactly-once pipeline: kill -9 with ${seen.join(', ')} records in the output; ${TOTAL} in → ${out.length} committed out, 0 lost, 0 duplicated, partition order kept`);
+  console.log(`exactly-once pipeline: kill -9 with ${seen.join(', ')} input records committed; ${TOTAL} in → ${out.length} committed out, 0 lost, 0 duplicated, partition order kept`);
 }, 10 * 60_000);
 
 it('Score with a DLQ: kill -9 at 5 moments; outputs + DLQ records = inputs, each once', async () => {
@@ -117,7 +122,7 @@ it('Score with a DLQ: kill -9 at 5 moments; outputs + DLQ records = inputs, each
   const producing = (async () => {
     for (let i = 0; i < N; i += 500) await produce(input, Array.from({ length: 500 }, (_v, k) => record(i + k)));
   })();
-  await killAt(worker, output, [3000, 7000, 11_000, 15_000, 19_000], Date.now() + 240_000);
+  await killAt(worker, name, input, output, [3000, 7000, 11_000, 15_000, 19_000], Date.now() + 240_000);
   await producing;
   const inputEnds = await endOffsets(input);
   await waitForState(worker.api, name, 'RUNNING', { taskState: 'RUNNING', timeoutMs: 60_000 });
