@@ -15,6 +15,7 @@
 #   KAFKA_CONTROLLER_PORT  KRaft controller port (default KAFKA_PORT+1)
 #   KAFKA_START_TIMEOUT    seconds to wait for readiness (default 60)
 #   KAFKA_HEAP_OPTS        JVM heap options (default -Xms256m -Xmx1g)
+#   KAFKA_GC_OPTS          JVM garbage collector options (default -XX:+UseG1GC -XX:MaxGCPauseMillis=20)
 #   KAFKA_DATA_DIR         broker state dir (default .data/kafka; wiped on every start)
 #   KAFKA_SASL_SSL_PORT    also listen with SASL_SSL (SCRAM-SHA-512 and SCRAM-SHA-256) on this port
 #                          (default: no such listener); certificates by scripts/kafka-tls.sh in
@@ -32,6 +33,7 @@ KAFKA_PORT="${KAFKA_PORT:-19092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-60}"
 KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g}"
+KAFKA_GC_OPTS="${KAFKA_GC_OPTS:--XX:+UseG1GC -XX:MaxGCPauseMillis=20}"
 KAFKA_SASL_SSL_PORT="${KAFKA_SASL_SSL_PORT:-}"
 KAFKA_SCRAM_USERS="${KAFKA_SCRAM_USERS:-kappa:kappa-secret}"
 KAFKA_TLS_PASSWORD="${KAFKA_TLS_PASSWORD:-kappa-store}"
@@ -212,7 +214,9 @@ format_scram_args() {
 java_cmd() {
   local heap
   read -r -a heap <<<"$KAFKA_HEAP_OPTS"
-  JAVA_CMD=(java "${heap[@]}" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true
+  local gc
+  read -r -a gc <<<"$KAFKA_GC_OPTS"
+  JAVA_CMD=(java "${heap[@]}" "${gc[@]}" -Djava.awt.headless=true
     "-Dlog4j2.configurationFile=$DATA/log4j2.properties" "-Dkafka.logs.dir=$DATA"
     -cp "$LIBS/*")
 }

@@ -113,6 +113,12 @@ export interface GroupConsumer {
   start(): Promise<void>;
   /** the next batch, in offset order per partition; null once stopped */
   next(): Promise<FetchedBatch | null>;
+  /**
+   * What a poll returns: the next batch and the batches queued behind it, of any partitions, up to
+   * max.poll.records records in all (the first one whatever its size); each is handed out as by
+   * next(). An adapter may return one batch at a time. Null once stopped.
+   */
+  nextPoll(): Promise<FetchedBatch[] | null>;
   /** a batch handed out by next() is done: its bytes leave the fetch buffer */
   release(batch: FetchedBatch): void;
   /** whether this member owns the partition now */

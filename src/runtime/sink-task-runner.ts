@@ -18,7 +18,7 @@
  * and after it stay uncommitted, so a restart resumes from it.
  */
 import type { ConfigMap, Converter, Header, Logger, ProducedRecord, SchemaAndValue, SinkRecord, SinkTask, SinkConnectorDescriptor, TransformationContext } from '../api';
-import type { ConsumedMessage, GroupConsumer, KafkaClient, OutgoingMessage, RecordProducer, TopicPartition, TopicPartitionOffset, TransactionalProducer } from '../kafka/port';
+import type { ConsumedMessage, FetchedBatch, GroupConsumer, KafkaClient, OutgoingMessage, RecordProducer, TopicPartition, TopicPartitionOffset, TransactionalProducer } from '../kafka/port';
 import { ErrorHandler, isRetriable, traceOf, type ErrorHandlingConfig } from './errors';
 import { stepApplies, closeChain, type ChainStep } from './transformation-chain';
 import { withPrefix } from '../config/parse';
@@ -82,13 +82,22 @@ export interface SinkTaskRunnerOptions {
 const EXACTLY_ONCE_SLICE_RECORDS = 5000;
 
 /** A slice converted and transformed, waiting for its put. */
-interface PreparedBatch {
+/** One partition's share of a prepared batch (a fetched batch, or a slice of one). */
+interface PreparedPart {
   topic: string;
   partition: number;
   firstOffset: number;
-  records: SinkRecord[];
-  /** the offset after the last record handled (undefined: the first record failed) */
+  /** the offset after the last record of this part handled (undefined: none was) */
   nextOffset: number | undefined;
+  /** where its messages start in the batch's messages (the parts follow each other) */
+  start: number;
+}
+
+interface PreparedBatch {
+  parts: PreparedPart[];
+  records: SinkRecord[];
+  /** the message each record came from (a part's records are left out if it is no longer current) */
+  sourceOf: number[];
   /** its DLQ records: sent by its own put, so they commit with its offsets */
   dlq: OutgoingMessage[];
   /** a record that failed the task: the put before it happens, then the task fails */
@@ -298,52 +307,77 @@ export class SinkTaskRunner {
         await this.waitForResume();
         continue;
       }
-      const batch = await consumer.next();
-      if (!batch) break;
+      // At-least-once takes what a poll would return: the queued batches of every partition, up to
+      // max.poll.records, go through the chain together (one model call and one put for all, where
+      // one per partition made a trickle of records wait behind each other's round trips).
+      // Exactly-once goes one batch at a time, in slices.
+      const batches = this.tx ? await consumer.next().then((b) => (b ? [b] : null)) : await consumer.nextPoll();
+      if (!batches) break;
       if (this.rollbackRequested) await this.serial.run(() => this.rollback());
       // a fetch that was in flight when the task was paused: its records wait for the resume
       while (this.paused && !this.stopped && !this.failed) await this.waitForResume();
       try {
         if (!this.stopped && !this.failed) {
-          // checked on the serial executor: a rebalance or a rollback may have moved the partition
-          // while this batch waited behind a commit
-          const size = this.tx ? EXACTLY_ONCE_SLICE_RECORDS : batch.messages.length;
-          // the put of the previous slice, while this one is prepared (overlapping mode only)
-          let putting: Promise<void> | undefined;
-          try {
-            for (let from = 0; from < batch.messages.length; from += size) {
-              if (this.stopped || this.failed || this.restartRequested) break;
-              // a rebalance between two slices: the rollback moves the partitions it rolls back, and
-              // the rest of this batch is then no longer current (it is fetched again)
-              if (this.rollbackRequested) await this.serial.run(() => this.rollback());
-              const slice = from === 0 && batch.messages.length <= size ? batch.messages : batch.messages.slice(from, from + size);
-              const put = (prepared: PreparedBatch | undefined) => {
-                if (!prepared || !consumer.isCurrent(batch)) return Promise.resolve();
-                const last = slice[slice.length - 1]!;
-                this.metrics.batchRead(slice.length, batch.topic, batch.partition, last.offset + 1, batch.highWatermark);
-                return this.putPrepared(prepared);
-              };
-              if (!this.overlapSlices) {
-                await this.serial.run(async () => (consumer.isCurrent(batch) ? put(await this.prepareBatch(slice, batch.topic, batch.partition)) : undefined));
-                continue;
-              }
-              const prepared = consumer.isCurrent(batch) ? await this.prepareBatch(slice, batch.topic, batch.partition) : undefined;
-              await putting;
-              if (this.stopped || this.failed || this.restartRequested) break;
-              putting = this.serial.run(() => put(prepared));
-              // awaited above with the next slice or below; until then its failure is not unhandled
-              putting.catch(() => undefined);
-            }
-          } finally {
-            await putting;
-          }
+          if (this.tx) await this.processInSlices(consumer, batches[0]!);
+          else await this.serial.run(() => this.processTogether(consumer, batches));
         }
       } catch (e) {
         this.fail(e as Error, 'a batch');
       } finally {
-        consumer.release(batch);
+        for (const b of batches) consumer.release(b);
       }
       if (this.restartRequested) await this.startOver(this.restartRequested);
+    }
+  }
+
+  /** Batches of one poll through the chain at once, then one put (at-least-once); runs on the serial executor. */
+  private async processTogether(consumer: GroupConsumer, batches: FetchedBatch[]): Promise<void> {
+    // checked on the serial executor: a rebalance may have moved partitions while these waited behind a commit
+    const current = batches.filter((b) => consumer.isCurrent(b));
+    if (current.length === 0) return;
+    const prepared = await this.prepareBatch(current);
+    if (!prepared) return;
+    // a partition may have moved while the chain ran: its records are left to its next owner
+    const stillCurrent = current.map((b) => consumer.isCurrent(b));
+    current.forEach((b, j) => {
+      if (stillCurrent[j]) this.metrics.batchRead(b.messages.length, b.topic, b.partition, b.messages[b.messages.length - 1]!.offset + 1, b.highWatermark);
+    });
+    await this.putPrepared(prepared, stillCurrent);
+  }
+
+  /** One batch in slices (exactly-once); the next slice is prepared while the previous one is put. */
+  private async processInSlices(consumer: GroupConsumer, batch: FetchedBatch): Promise<void> {
+    const size = EXACTLY_ONCE_SLICE_RECORDS;
+    // the put of the previous slice, while this one is prepared (overlapping mode only)
+    let putting: Promise<void> | undefined;
+    try {
+      for (let from = 0; from < batch.messages.length; from += size) {
+        if (this.stopped || this.failed || this.restartRequested) break;
+        // a rebalance between two slices: the rollback moves the partitions it rolls back, and
+        // the rest of this batch is then no longer current (it is fetched again)
+        if (this.rollbackRequested) await this.serial.run(() => this.rollback());
+        const slice = from === 0 && batch.messages.length <= size ? batch : { ...batch, messages: batch.messages.slice(from, from + size) };
+        const put = (prepared: PreparedBatch | undefined) => {
+          // checked on the serial executor: a rebalance or a rollback may have moved the partition
+          // while this slice waited behind a commit
+          if (!prepared || !consumer.isCurrent(batch)) return Promise.resolve();
+          const last = slice.messages[slice.messages.length - 1]!;
+          this.metrics.batchRead(slice.messages.length, batch.topic, batch.partition, last.offset + 1, batch.highWatermark);
+          return this.putPrepared(prepared);
+        };
+        if (!this.overlapSlices) {
+          await this.serial.run(async () => (consumer.isCurrent(batch) ? put(await this.prepareBatch([slice])) : undefined));
+          continue;
+        }
+        const prepared = consumer.isCurrent(batch) ? await this.prepareBatch([slice]) : undefined;
+        await putting;
+        if (this.stopped || this.failed || this.restartRequested) break;
+        putting = this.serial.run(() => put(prepared));
+        // awaited above with the next slice or below; until then its failure is not unhandled
+        putting.catch(() => undefined);
+      }
+    } finally {
+      await putting;
     }
   }
 
@@ -448,25 +482,28 @@ export class SinkTaskRunner {
   }
 
   /**
-   * Converts, transforms and puts one batch of one partition.
-   * Conversion runs per record (synchronously unless a retry is needed); each transformation step
-   * runs over the whole batch, in one call for steps with a batch form (model scoring). When a
-   * failure is not tolerated at record k, records before k are still put and committed, so the
-   * restarted task resumes exactly at k.
+   * Converts and transforms batches of one or several partitions (one after the other, as if each
+   * went alone): everything up to the put. Conversion runs per record (synchronously unless a retry
+   * is needed); each transformation step runs over all the records, in one call for steps with a
+   * batch form (model scoring). When a failure is not tolerated at record k, the records before k
+   * are still put and committed (in their partitions), so the restarted task resumes exactly at k.
+   * Its DLQ records stay with it (sent by its put, in the same transaction as its offsets).
+   * Undefined when the task failed or stopped.
    */
-  /**
-   * Converts and transforms a slice: everything up to the put. Its DLQ records stay with it (sent
-   * by its put, in the same transaction as its offsets). Undefined when the task failed or stopped.
-   */
-  private async prepareBatch(messages: ConsumedMessage[], topic: string, partition: number): Promise<PreparedBatch | undefined> {
+  private async prepareBatch(parts: readonly { topic: string; partition: number; messages: ConsumedMessage[] }[]): Promise<PreparedBatch | undefined> {
     if (this.failed || this.stopped) return undefined;
-    this.o.onTopicSeen(topic);
-    try {
-      if (this.o.keyConverter.prepare) await this.o.keyConverter.prepare(topic, messages.map((m) => m.key));
-      if (this.o.valueConverter.prepare) await this.o.valueConverter.prepare(topic, messages.map((m) => m.value));
-    } catch (e) {
-      // A prefetch failure (e.g. registry unreachable) is reported per record by the conversion below.
-      this.o.logger.debug(`converter prefetch failed: ${(e as Error).message}`);
+    const messages = parts.length === 1 ? parts[0]!.messages : parts.flatMap((b) => b.messages);
+    const topics = parts.length === 1 ? [parts[0]!.topic] : [...new Set(parts.map((b) => b.topic))];
+    for (const topic of topics) {
+      this.o.onTopicSeen(topic);
+      const ofTopic = topics.length === 1 ? messages : messages.filter((m) => m.topic === topic);
+      try {
+        if (this.o.keyConverter.prepare) await this.o.keyConverter.prepare(topic, ofTopic.map((m) => m.key));
+        if (this.o.valueConverter.prepare) await this.o.valueConverter.prepare(topic, ofTopic.map((m) => m.value));
+      } catch (e) {
+        // A prefetch failure (e.g. registry unreachable) is reported per record by the conversion below.
+        this.o.logger.debug(`converter prefetch failed: ${(e as Error).message}`);
+      }
     }
     const n = messages.length;
     const records: (SinkRecord | null)[] = new Array(n).fill(null);
@@ -539,22 +576,51 @@ export class SinkTaskRunner {
     }
 
     const out: SinkRecord[] = [];
-    for (let i = 0; i < failIndex; i++) if (records[i]) out.push(records[i]!);
-    return {
-      topic, partition, firstOffset: messages[0]!.offset, records: out,
-      nextOffset: failIndex > 0 ? messages[failIndex - 1]!.offset + 1 : undefined,
-      dlq: eh.takePendingDlq(), failError,
-    };
+    const sourceOf: number[] = [];
+    for (let i = 0; i < failIndex; i++) {
+      if (!records[i]) continue;
+      out.push(records[i]!);
+      sourceOf.push(i);
+    }
+    const prepared: PreparedPart[] = [];
+    let start = 0;
+    for (const b of parts) {
+      const end = start + b.messages.length;
+      const handled = Math.min(end, failIndex); // messages [start, handled) went through
+      prepared.push({ topic: b.topic, partition: b.partition, firstOffset: b.messages[0]!.offset, nextOffset: handled > start ? messages[handled - 1]!.offset + 1 : undefined, start });
+      start = end;
+    }
+    return { parts: prepared, records: out, sourceOf, dlq: eh.takePendingDlq(), failError };
   }
 
-  /** Puts a prepared slice (outputs, then its DLQ records) and notes its offsets; runs on the serial executor. */
-  private async putPrepared(b: PreparedBatch): Promise<void> {
+  /**
+   * Puts a prepared batch (outputs, then its DLQ records) and notes its offsets; runs on the serial
+   * executor. `current` (one flag per part) leaves out the parts whose partitions moved meanwhile.
+   */
+  private async putPrepared(b: PreparedBatch, current?: readonly boolean[]): Promise<void> {
     if (this.failed || this.stopped) return;
-    if (this.tx) {
-      const k = partitionKey(b.topic, b.partition);
-      if (!this.txStart.has(k)) this.txStart.set(k, { topic: b.topic, partition: b.partition, offset: b.firstOffset });
+    let { parts, records } = b;
+    if (current && current.some((c) => !c)) {
+      const kept: SinkRecord[] = [];
+      let j = 0;
+      b.records.forEach((r, k) => {
+        const source = b.sourceOf[k]!; // ascending, and the parts follow each other
+        while (j + 1 < parts.length && source >= parts[j + 1]!.start) j++;
+        if (current[j]) kept.push(r);
+      });
+      records = kept;
+      parts = parts.filter((_p, i) => current[i]);
     }
-    await this.putAndTrack(b.records, b.topic, b.partition, b.nextOffset, b.dlq);
+    if (this.tx) {
+      for (const p of parts) {
+        const k = partitionKey(p.topic, p.partition);
+        if (!this.txStart.has(k)) this.txStart.set(k, { topic: p.topic, partition: p.partition, offset: p.firstOffset });
+      }
+    }
+    if (records.length > 0) await this.putWithRetry(records);
+    this.metrics.batchSent(records.length);
+    await this.errorHandler.flushDlq(b.dlq);
+    for (const p of parts) if (p.nextOffset !== undefined) this.putOffsets.set(partitionKey(p.topic, p.partition), { topic: p.topic, partition: p.partition, offset: p.nextOffset });
     if (b.failError) {
       // what was put before the failing record is flushed and committed: a restart resumes exactly at it
       await this.commitNow(true).catch((e) => this.o.logger.warn(`commit before failing the task failed: ${(e as Error).message}`));
@@ -613,13 +679,6 @@ export class SinkTaskRunner {
       return value instanceof Promise ? value.then(next) : next(value);
     };
     return key instanceof Promise ? key.then(withKey) : withKey(key);
-  }
-
-  private async putAndTrack(records: SinkRecord[], topic: string, partition: number, nextOffset: number | undefined, dlq: OutgoingMessage[]): Promise<void> {
-    if (records.length > 0) await this.putWithRetry(records);
-    this.metrics.batchSent(records.length);
-    await this.errorHandler.flushDlq(dlq);
-    if (nextOffset !== undefined) this.putOffsets.set(partitionKey(topic, partition), { topic, partition, offset: nextOffset });
   }
 
   private async putWithRetry(records: SinkRecord[]): Promise<void> {

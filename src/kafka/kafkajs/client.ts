@@ -442,6 +442,12 @@ export class KafkajsClient implements KafkaClient {
       if (running) { running = false; await consumer.stop(); }
       await subscribeAndRun();
     };
+    const next = (): Promise<FetchedBatch | null> => {
+      if (stopped) return Promise.resolve(null);
+      const b = queue.shift();
+      if (b) return Promise.resolve(b);
+      return new Promise((resolve) => { waiter = resolve; });
+    };
     return {
       start: async () => {
         await consumer.connect();
@@ -451,12 +457,9 @@ export class KafkajsClient implements KafkaClient {
           refreshTimer.unref();
         }
       },
-      next: () => {
-        if (stopped) return Promise.resolve(null);
-        const b = queue.shift();
-        if (b) return Promise.resolve(b);
-        return new Promise((resolve) => { waiter = resolve; });
-      },
+      next,
+      // kafkajs hands over one batch at a time (eachBatch waits for its release): a poll is one batch
+      nextPoll: () => next().then((b) => (b ? [b] : null)),
       release: (b) => {
         const r = releases.get(b);
         releases.delete(b);

@@ -53,6 +53,9 @@ class BatchQueue {
     this.items.push(b);
     this.tails.set(k, b);
   }
+  peek(): FetchedBatch | undefined {
+    return this.head < this.items.length ? this.items[this.head] : undefined;
+  }
   shift(): FetchedBatch | undefined {
     if (this.head >= this.items.length) return undefined;
     const b = this.items[this.head]!;
@@ -390,6 +393,20 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
     }
     this.fetcher.kick();
     return new Promise((resolve) => { this.waiter = resolve; });
+  }
+
+  async nextPoll(): Promise<FetchedBatch[] | null> {
+    const first = await this.next();
+    if (!first) return null;
+    const out = [first];
+    let records = first.messages.length;
+    for (let b = this.queue.peek(); b && records + b.messages.length <= this.tuning.maxPollRecords; b = this.queue.peek()) {
+      this.queue.shift();
+      this.handedOut.add(b);
+      out.push(b);
+      records += b.messages.length;
+    }
+    return out;
   }
 
   release(batch: FetchedBatch): void {

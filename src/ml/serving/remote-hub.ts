@@ -41,6 +41,17 @@ type RemoteResolution =
 
 const modelKey = (m: { id: string; version: string }) => `${m.id}\u0000${m.version}`;
 
+/** Model ids (with their policies) a task thread remembers the resolution of; more are forgotten at once. */
+const MAX_REMEMBERED_RESOLUTIONS = 1000;
+
+/** What a score request asks the main thread to resolve again before it scores (see remoteServingHub). */
+interface ResolutionCheck {
+  readonly lease: number;
+  readonly id: string;
+  readonly expired: ExpiredPolicy;
+  readonly missing: MissingPolicy;
+}
+
 function ownsBuffer(a: Float32Array): boolean {
   return a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && a.buffer instanceof ArrayBuffer;
 }
@@ -71,7 +82,15 @@ export function serveCatalogs(channel: Channel, ctx: CatalogContext): { close():
     const ch = res.challenger;
     return { kind: 'model', model: describe(res.model), ...(ch ? { challenger: { mode: ch.mode, share: ch.share, model: describe(ch.model) } } : {}) };
   });
-  channel.handle('serving.score', async (p: { key: string; rows: Float32Array; n: number }) => {
+  channel.handle('serving.score', async (p: { key: string; rows: Float32Array; n: number; check?: ResolutionCheck }) => {
+    if (p.check) {
+      // the thread built the rows for the resolution it had last time: resolve now, as a separate
+      // request would have, and score only if the answer is still that version alone
+      const entry = leases.get(p.check.lease);
+      const res = entry ? await entry.lease.catalog.resolve(p.check.id, p.check.expired, p.check.missing) : undefined;
+      if (!res || res.kind !== 'model' || res.challenger || modelKey(res.model) !== p.key) return { changed: true };
+      models.set(p.key, res.model);
+    }
     const m = models.get(p.key);
     if (!m) throw new ServingError('MODEL_NOT_LOADED', `model ${p.key.replace('\u0000', '@')} is not loaded in this worker`);
     const pred = await m.score(p.rows, p.n);
@@ -126,6 +145,21 @@ export function remoteServingHub(channel: Channel): ServingHub {
     for (const l of listeners.get(p.lease) ?? []) l(p.modelId, p.message);
   });
   const remoteModels = new Map<string, ServingModel>();
+  /**
+   * The model of a remembered resolution: its score asks the main thread to resolve again first and
+   * answers RESOLUTION_CHANGED (after forgetting the resolution) when the catalog's answer moved on.
+   */
+  const checkedModel = (d: ModelDescription, check: ResolutionCheck, forget: () => void): ServingModel => ({
+    ...remoteModel(d),
+    score: async (rows: Float32Array, n: number) => {
+      const answer = await channel.request<Prediction | { changed: true }>('serving.score', { key: d.key, rows, n, check }, ownsBuffer(rows) ? [rows.buffer as ArrayBuffer] : []);
+      if ((answer as { changed?: boolean }).changed) {
+        forget();
+        throw new ServingError('RESOLUTION_CHANGED', `model ${d.id}: the catalog no longer resolves it to version ${d.version} alone`);
+      }
+      return answer as Prediction;
+    },
+  });
   const remoteModel = (d: ModelDescription, alsoKeep?: string): ServingModel => {
     let m = remoteModels.get(d.key);
     if (!m) {
@@ -154,13 +188,24 @@ export function remoteServingHub(channel: Channel): ServingHub {
       const lease = await channel.request<number>('serving.acquire', { topic });
       const mine = new Set<CatalogListener>();
       listeners.set(lease, mine);
+      // A resolution to one version (no challenger) is remembered per (id, policies): the next batch
+      // uses it without a round trip of its own, and its score request has the main thread resolve
+      // again first (one round trip per batch instead of two; the answer is as fresh as before).
+      const remembered = new Map<string, Resolution>();
       return {
         catalog: {
           resolve: async (id: string, expired: ExpiredPolicy = 'fallback', missing: MissingPolicy = 'error'): Promise<Resolution> => {
+            const rk = `${id}\u0000${expired}\u0000${missing}`;
+            const known = remembered.get(rk);
+            if (known) return known;
             const r = await channel.request<RemoteResolution>('serving.resolve', { lease, id, expired, missing });
             if (r.kind === 'model') {
               const ch = r.challenger;
               const model = remoteModel(r.model, ch?.model.key);
+              if (!ch) {
+                if (remembered.size >= MAX_REMEMBERED_RESOLUTIONS) remembered.clear();
+                remembered.set(rk, { kind: 'model', model: checkedModel(r.model, { lease, id, expired, missing }, () => remembered.delete(rk)) });
+              }
               return { kind: 'model', model, ...(ch ? { challenger: { mode: ch.mode, share: ch.share, model: remoteModel(ch.model, r.model.key) } } : {}) };
             }
             if (r.kind === 'error') return { kind: 'error', error: Object.assign(new ModelUnavailableError(r.error.message), { name: r.error.name }) };
@@ -173,6 +218,7 @@ export function remoteServingHub(channel: Channel): ServingHub {
           recover: (model: ServingModel, reason: string) => {
             const key = modelKey(model);
             remoteModels.delete(key);
+            remembered.clear();
             void channel.request('serving.recover', { lease, key, reason }).catch(() => undefined);
           },
         },

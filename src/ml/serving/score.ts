@@ -266,7 +266,8 @@ export class Score implements Transformation {
         }
         const lost = await this.scoreGroup(res, records, idx, out, outcomes, attempt === 0);
         if (!lost) return;
-        catalog.recover(lost.model, lost.error.message);
+        // a resolution that moved on between resolve and score is simply resolved again
+        if (!isResolutionChanged(lost.error)) catalog.recover(lost.model, lost.error.message);
       }
     }));
     // after the batch's events: a label may come in the same batch as its event
@@ -409,7 +410,7 @@ export class Score implements Transformation {
       p = await model.score(ok.length === idx.length ? rows : rows.slice(0, ok.length * d), ok.length);
       this.metrics?.scored(model.id, model.version, ok.length, (performance.now() - started) / 1000);
     } catch (e) {
-      if (mayRetry && isModelLost(e)) return e as Error;
+      if (mayRetry && (isModelLost(e) || isResolutionChanged(e))) return e as Error;
       const err = new DataException(`scoring with model ${model.id} version ${model.version} failed: ${(e as Error).message}`);
       for (const i of ok) result.set(i, err);
       return result;
@@ -535,6 +536,10 @@ const FLOAT32_MAX = 3.4028234663852886e38;
 const LOST_MODEL_CODES = new Set(['MODEL_NOT_LOADED', 'BATCHER_CLOSED']);
 function isModelLost(e: unknown): boolean {
   return LOST_MODEL_CODES.has((e as { code?: unknown } | null)?.code as string);
+}
+
+function isResolutionChanged(e: unknown): boolean {
+  return (e as { code?: unknown } | null)?.code === 'RESOLUTION_CHANGED';
 }
 
 function isScorableValue(v: unknown): boolean {

@@ -93,7 +93,9 @@ export type ServingErrorCode =
   | 'INFERENCE_FAILED'
   | 'WORKER_FAILED'
   | 'POOL_CLOSED'
-  | 'BATCHER_CLOSED';
+  | 'BATCHER_CLOSED'
+  /** the catalog now resolves the model id to another version (or none) than the one the rows were built for */
+  | 'RESOLUTION_CHANGED';
 
 export class ServingError extends Error {
   readonly code: ServingErrorCode;
