@@ -102,6 +102,15 @@ interface PreparedBatch {
   dlq: OutgoingMessage[];
   /** a record that failed the task: the put before it happens, then the task fails */
   failError?: Error;
+  /** the part of that record */
+  failPart?: number;
+}
+
+/** The part that message `index` of a prepared batch belongs to (the parts follow each other). */
+function partOf(parts: readonly PreparedPart[], index: number): number {
+  let j = 0;
+  while (j + 1 < parts.length && index >= parts[j + 1]!.start) j++;
+  return j;
 }
 
 /** Exactly-once counters, shown in the task's status and metrics. */
@@ -590,7 +599,7 @@ export class SinkTaskRunner {
       prepared.push({ topic: b.topic, partition: b.partition, firstOffset: b.messages[0]!.offset, nextOffset: handled > start ? messages[handled - 1]!.offset + 1 : undefined, start });
       start = end;
     }
-    return { parts: prepared, records: out, sourceOf, dlq: eh.takePendingDlq(), failError };
+    return { parts: prepared, records: out, sourceOf, dlq: eh.takePendingDlq(), failError, failPart: failError ? partOf(prepared, failIndex) : undefined };
   }
 
   /**
@@ -600,15 +609,11 @@ export class SinkTaskRunner {
   private async putPrepared(b: PreparedBatch, current?: readonly boolean[]): Promise<void> {
     if (this.failed || this.stopped) return;
     let { parts, records } = b;
+    // a failure in a partition that moved is its next owner's to meet
+    const failError = b.failError && (!current || current[b.failPart!]) ? b.failError : undefined;
     if (current && current.some((c) => !c)) {
-      const kept: SinkRecord[] = [];
-      let j = 0;
-      b.records.forEach((r, k) => {
-        const source = b.sourceOf[k]!; // ascending, and the parts follow each other
-        while (j + 1 < parts.length && source >= parts[j + 1]!.start) j++;
-        if (current[j]) kept.push(r);
-      });
-      records = kept;
+      const all = parts;
+      records = records.filter((_r, k) => current[partOf(all, b.sourceOf[k]!)]);
       parts = parts.filter((_p, i) => current[i]);
     }
     if (this.tx) {
@@ -621,10 +626,10 @@ export class SinkTaskRunner {
     this.metrics.batchSent(records.length);
     await this.errorHandler.flushDlq(b.dlq);
     for (const p of parts) if (p.nextOffset !== undefined) this.putOffsets.set(partitionKey(p.topic, p.partition), { topic: p.topic, partition: p.partition, offset: p.nextOffset });
-    if (b.failError) {
+    if (failError) {
       // what was put before the failing record is flushed and committed: a restart resumes exactly at it
       await this.commitNow(true).catch((e) => this.o.logger.warn(`commit before failing the task failed: ${(e as Error).message}`));
-      throw b.failError;
+      throw failError;
     }
   }
 

@@ -67,6 +67,8 @@ export class ThreadTask implements TaskHandle {
     channel.on('warning', (message: string) => { if (!this.stopping) this.events.onWarning(message); });
     worker.on('error', (e) => {
       if (this.stopping) return;
+      // an exception nothing in the thread caught: the thread is gone, and the task with it
+      this.services.logger.error(`The thread of task ${this.spec.connector}-${this.spec.taskId} died of an uncaught exception; the task is FAILED until it is restarted: ${e.stack ?? e.message}`);
       this.current = 'FAILED';
       this.events.onStateChange('FAILED', traceOf(e));
     });
@@ -78,6 +80,7 @@ export class ThreadTask implements TaskHandle {
         learners.close();
         void serving.close().catch(() => undefined);
         if (!this.stopping && this.current !== 'FAILED') {
+          this.services.logger.error(`The thread of task ${this.spec.connector}-${this.spec.taskId} exited unexpectedly (code ${code}); the task is FAILED until it is restarted`);
           this.current = 'FAILED';
           this.events.onStateChange('FAILED', `org.apache.kafka.connect.errors.ConnectException: the thread of task ${this.spec.connector}-${this.spec.taskId} exited unexpectedly (code ${code})`);
         }

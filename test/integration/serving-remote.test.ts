@@ -14,7 +14,7 @@
  */
 import {
   Worker, closeKafka, createConnector, expectError, createTopic, deleteTopics, getStatus, groupOffsets, produce, randomSuffix, readAll, startWorker, stopAllWorkers,
-  sumOffsets, tmpDir, waitFor, waitForState,
+  sleep, sumOffsets, tmpDir, waitFor, waitForState,
 } from './helpers';
 import { MlServer, irisStream } from './mlserver-support';
 import { modelBody, publish, scoringConnector } from './serving-support';
@@ -146,7 +146,12 @@ describe('remote models over the Open Inference Protocol (MLServer)', () => {
     }
 
     await mlserver.stop();
-    await produce(input, Array.from({ length: phase }, (_v, i) => record(phase + i)));
+    // in three parts far enough apart to be polled apart: the tolerant task makes at least three
+    // failed calls in a row however its records are batched, and the circuit opens
+    for (let part = 0; part < 3; part++) {
+      await produce(input, Array.from({ length: phase / 3 }, (_v, i) => record(phase + (part * phase) / 3 + i)));
+      await sleep(1500);
+    }
     // tolerance none: the task fails with the reason in its trace
     const failed = await waitFor(async () => {
       const s = (await getStatus(worker.api, strict)).body;

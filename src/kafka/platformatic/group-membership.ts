@@ -226,6 +226,10 @@ export class PlatformaticGroupMembership implements GroupMembership {
 
   private async connect(to: Endpoint): Promise<Connection> {
     const c = new Connection(`${this.o.clientId}`, { ...this.connection, connectTimeout: 10_000, requestTimeout: this.o.rebalanceTimeoutMs + 30_000 });
+    // A socket error on an open connection (ECONNRESET when the broker goes away) is emitted as an
+    // 'error' event; without a listener it is an uncaught exception that ends the thread or process.
+    // The requests in flight fail through the close that follows, and the membership retries them.
+    c.on('error', (e: Error) => this.log.debug(`group ${this.o.groupId}: connection to ${to.host}:${to.port}: ${e.message}`));
     await c.connect(to.host, to.port);
     return c;
   }
