@@ -348,6 +348,9 @@ export class Herder {
       const plain = !includeTasks && !onlyFailed;
       let body: ConnectorStateInfo | null = null;
       if (!plain) {
+        // the statuses up to now: a task that its worker reported FAILED a moment ago (and a client
+        // saw so through another worker) is shown as restarting, as its worker will restart it
+        if (this.group) await this.caughtUp();
         let status: ConnectorStateInfo;
         try {
           status = this.connectorStatus(name);
