@@ -840,13 +840,15 @@ export class SinkTaskRunner {
         if (done === 'timeout') this.o.logger.warn(`the final flush and commit did not finish within ${timeout} ms; uncommitted records will be delivered again`);
       }
       // a transaction left open (failure, or a stop that could not commit) is aborted now rather than at its timeout
+      // (bounded: the producer retries its coordinator requests for up to max.block.ms)
       if (this.tx?.inTransaction) {
         this.txStats.aborts++;
-        await this.tx.abort().catch(() => undefined);
+        await withTimeout(this.tx.abort().catch(() => undefined), timeout);
       }
       await this.consumer?.stop();
       if (!this.restartRequested) await this.looping?.catch(() => undefined);
-      await this.producer?.close().catch(() => undefined);
+      // the transactional producer too when the stop came while it was still claiming its id
+      await (this.producer ?? this.tx)?.close().catch(() => undefined);
       try { await this.task?.stop(); } catch (e) { this.o.logger.warn(`task stop failed: ${(e as Error).message}`); }
       await closeChain(this.o.chain).catch(() => undefined);
       this.metrics.close();

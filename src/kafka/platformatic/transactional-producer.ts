@@ -12,8 +12,9 @@ import {
   approxSize, requestShareLimit, splitForRequests,
   type GroupConsumer, type OutgoingMessage, type TopicPartitionOffset, type TransactionalProducer,
 } from '../port';
+import { isRetriableKafkaError } from './errors';
 import { PlatformaticGroupConsumer } from './group-consumer';
-import { baseOptions, producerTuning, type ConnectionSecurity } from './options';
+import { baseOptions, CONCURRENT_TRANSACTIONS_RETRY_MS, isConcurrentTransactions, producerTuning, type ConnectionSecurity } from './options';
 import { toPlatformaticMessages } from './producer';
 
 type Transaction = Awaited<ReturnType<Producer['beginTransaction']>>;
@@ -32,7 +33,8 @@ export interface TransactionalProducerDeps {
 }
 
 export class PlatformaticTransactionalProducer implements TransactionalProducer {
-  private readonly producer: Producer;
+  /** replaced after a failed begin (see begin) */
+  private producer: Producer;
   private readonly maxInFlight: number;
   private readonly shareLimit: number;
   private tx?: Transaction;
@@ -43,6 +45,13 @@ export class PlatformaticTransactionalProducer implements TransactionalProducer 
   private closed = false;
   /** InitProducerId done: the transactional id is this instance's until a newer one claims it */
   private claimed = false;
+  /** the library producer in use has begun a transaction (has a producer id of its own) */
+  private producerBegun = false;
+  /** the producer id and epoch of the last claim, for a replacement library producer to claim after */
+  private lastClaim?: { producerId: bigint; producerEpoch: number };
+  /** how long coordinator requests are retried before the call fails (Java's max.block.ms) */
+  private readonly blockMs: number;
+  private readonly compression: ReturnType<typeof producerTuning>['compression'];
   /** the partitions the open transaction has added (written to) */
   private readonly transactionPartitions = new Set<string>();
   /** the chain that issues chunks in order, each behind the partitions an earlier one adds (see addNewPartitions) */
@@ -53,21 +62,81 @@ export class PlatformaticTransactionalProducer implements TransactionalProducer 
     const tuning = producerTuning(d.props, d.logger);
     this.maxInFlight = d.maxInFlightBytes ?? 8 * 1024 * 1024;
     this.shareLimit = requestShareLimit(d.props);
-    this.producer = new Producer({
-      ...baseOptions(d.bootstrapServers, d.clientId, d.props, 5, d.connection),
+    const block = Number(d.props['max.block.ms'] ?? 60_000);
+    this.blockMs = Number.isFinite(block) && block >= 0 ? block : 60_000;
+    this.compression = tuning.compression;
+    this.producer = this.newProducer();
+  }
+
+  /**
+   * A library producer for the transactional id. Its InitProducerId says "no previous producer"
+   * (-1/-1) on the first claim: the library's default 0/0 reads as a claim to be producer 0, which
+   * the coordinator fences once the transactional id has history. A replacement (see begin) gives
+   * the last claim's id and epoch instead: the coordinator bumps that epoch if it is still the
+   * current one and fences the call if a newer instance of the task has claimed the id since.
+   */
+  private newProducer(): Producer {
+    return new Producer({
+      ...baseOptions(this.d.bootstrapServers, this.d.clientId, this.d.props, 5, this.d.connection),
       // the library sends the transaction timeout with InitProducerId from `timeout`
-      timeout: d.transactionTimeoutMs,
+      timeout: this.d.transactionTimeoutMs,
       idempotent: true,
-      transactionalId: d.transactionalId,
-      // InitProducerId must say "no previous producer" (-1/-1): the library's default 0/0 reads as a
-      // claim to be producer 0, which the coordinator fences once the transactional id has history
-      producerId: -1n,
-      producerEpoch: -1,
+      transactionalId: this.d.transactionalId,
+      producerId: this.lastClaim?.producerId ?? -1n,
+      producerEpoch: this.lastClaim?.producerEpoch ?? -1,
       acks: -1,
-      compression: tuning.compression,
+      compression: this.compression,
       autocreateTopics: true,
       partitioner: compatibilityPartitioner,
     });
+  }
+
+  /**
+   * Retries a transaction's coordinator request (begin, AddPartitionsToTxn, AddOffsetsToTxn, EndTxn)
+   * while it fails with an error a retry can mend, for up to max.block.ms as Java's producer does.
+   * The library gives up after a few tries, which on a busy broker is too soon: a coordinator still
+   * writing the previous transaction's markers answers CONCURRENT_TRANSACTIONS for longer than the
+   * library's five 20 ms retries, and a task whose commit failed that way used to fail for good.
+   */
+  private async persist<T>(what: string, op: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.blockMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await op();
+      } catch (e) {
+        if (this.closed || !(e instanceof Error) || !isRetriableKafkaError(e) || Date.now() >= deadline) throw e;
+        if (attempt === 1) this.d.logger.debug(`${what} for ${this.d.transactionalId} failed, retrying for up to ${this.blockMs} ms: ${e.message}`);
+        const delay = isConcurrentTransactions(e) ? CONCURRENT_TRANSACTIONS_RETRY_MS : Math.min(1000, 100 * 2 ** Math.min(4, attempt - 1));
+        await new Promise((r) => setTimeout(r, Math.max(0, Math.min(delay, deadline - Date.now()))));
+      }
+    }
+  }
+
+  /**
+   * Begins a transaction on the library producer. A begin that fails (FindCoordinator or
+   * InitProducerId refused or unanswered) leaves the library producer with a transaction that
+   * never started, and every later begin is refused with "There is already an active
+   * transaction": the producer is replaced by a new one, which claims the id again from the last
+   * claim's epoch (a fenced instance stays fenced).
+   */
+  private async begin(): Promise<Transaction> {
+    try {
+      const t = await this.producer.beginTransaction();
+      this.claimed = true;
+      this.producerBegun = true;
+      const producerId = this.producer.producerId;
+      const producerEpoch = this.producer.producerEpoch;
+      if (producerId !== undefined && producerEpoch !== undefined) this.lastClaim = { producerId, producerEpoch };
+      return t;
+    } catch (e) {
+      if (!this.closed && e instanceof Error && isRetriableKafkaError(e)) {
+        const old = this.producer;
+        this.producer = this.newProducer();
+        this.producerBegun = false;
+        void old.close(true).catch(() => undefined);
+      }
+      throw e;
+    }
   }
 
   get inTransaction(): boolean {
@@ -78,8 +147,7 @@ export class PlatformaticTransactionalProducer implements TransactionalProducer 
     if (this.claimed) return;
     // beginTransaction sends InitProducerId (and nothing else); cancel only forgets the local
     // transaction, the producer id and epoch stay for the next one
-    const t = await this.producer.beginTransaction();
-    this.claimed = true;
+    const t = await this.persist('Claiming the transactional id', () => this.begin());
     await t.cancel();
   }
 
@@ -88,11 +156,10 @@ export class PlatformaticTransactionalProducer implements TransactionalProducer 
     // Once fenced (a newer instance of the task claimed the transactional id), the library forgets
     // its producer id and would claim the id again on the next transaction, fencing the newer
     // instance in turn: a fenced producer never begins another transaction.
-    if (this.claimed && this.producer.producerEpoch === undefined) {
+    if (this.claimed && this.producerBegun && this.producer.producerEpoch === undefined) {
       return Promise.reject(this.failure ??= new Error(`The transactional producer ${this.d.transactionalId} was fenced: a newer instance of this task has taken over its transactional id`));
     }
-    this.beginning ??= this.producer.beginTransaction().then((t) => {
-      this.claimed = true;
+    this.beginning ??= this.persist('Beginning a transaction', () => this.begin()).then((t) => {
       this.tx = t;
       this.beginning = undefined;
       return t;
@@ -161,7 +228,7 @@ export class PlatformaticTransactionalProducer implements TransactionalProducer 
     const topics = new Map<string, { partitionsCount: number }>();
     for (const m of representatives) topics.set(m.topic, { partitionsCount: this.partitionCounts.get(m.topic)! });
     // the library reads only each topic's partition count from the metadata
-    return tx.addPartitions({ topics } as never, representatives as never).then(() => {
+    return this.persist('Adding partitions to the transaction', () => tx.addPartitions({ topics } as never, representatives as never)).then(() => {
       for (const key of fresh) this.transactionPartitions.add(key);
     });
   }
@@ -198,7 +265,8 @@ export class PlatformaticTransactionalProducer implements TransactionalProducer 
     if (!(consumer instanceof PlatformaticGroupConsumer)) throw new Error('exactly-once needs the consumer of the same client');
     const c = consumer.groupMember;
     const tx = await this.transaction();
-    await tx.addConsumer(c as never); // AddOffsetsToTxn (the library reads only the group id)
+    // AddOffsetsToTxn (the library reads only the group id)
+    await this.persist('Adding the consumer group to the transaction', () => tx.addConsumer(c as never) ?? Promise.resolve());
     const producerId = this.producer.producerId;
     const producerEpoch = this.producer.producerEpoch;
     if (producerId === undefined || producerEpoch === undefined) throw new Error(`The transactional producer ${this.d.transactionalId} has no producer id`);
@@ -209,7 +277,7 @@ export class PlatformaticTransactionalProducer implements TransactionalProducer 
     if (!this.tx && !this.beginning) return;
     await this.flush();
     const tx = await this.transaction();
-    await tx.commit();
+    await this.persist('Committing the transaction', () => tx.commit());
     this.tx = undefined;
     this.transactionPartitions.clear();
   }
@@ -221,7 +289,7 @@ export class PlatformaticTransactionalProducer implements TransactionalProducer 
     this.tx = undefined;
     this.failure = undefined;
     this.transactionPartitions.clear();
-    if (tx && !tx.completed) await tx.abort().catch((e: Error) => this.d.logger.debug(`aborting the transaction of ${this.d.transactionalId}: ${e.message}`));
+    if (tx && !tx.completed) await this.persist('Aborting the transaction', () => tx.abort()).catch((e: Error) => this.d.logger.debug(`aborting the transaction of ${this.d.transactionalId}: ${e.message}`));
   }
 
   async close(): Promise<void> {
