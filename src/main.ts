@@ -9,6 +9,7 @@ import { ConfigException } from './api';
 import { parseProperties, propertiesFromEnv } from './config/properties';
 import { compileWorkerConfig, type WorkerConfig } from './config/worker-config';
 import { ConfigResolver } from './config/providers/resolver';
+import { nodeVersionProblem } from './config/node-version';
 import { Worker } from './worker';
 
 function loadConfig(argv: string[]): WorkerConfig {
@@ -59,5 +60,10 @@ async function main(): Promise<void> {
   }
 }
 
+const nodeProblem = nodeVersionProblem(process.version);
+if (nodeProblem) {
+  process.stderr.write(`${nodeProblem}\n`);
+  process.exit(1);
+}
 if (process.argv[2] === 'models') void import('./cli/models').then((cli) => cli.runModelsCli(process.argv.slice(3))).then((code) => process.exit(code));
 else void main();
