@@ -36,10 +36,22 @@ const trace = (msg: string) => {
  * each kill, the input records the connector had committed just before it: the output's end offsets
  * overcount progress (aborted records and commit markers), the group's committed offsets do not.
  */
-async function killAt(worker: Worker, name: string, input: string, output: string, marks: number[], deadline: number): Promise<number[]> {
+async function killAt(worker: Worker, name: string, input: string, output: string, marks: number[], deadline: number, producing: Promise<void>): Promise<number[]> {
   const committedAtKill: number[] = [];
+  // a producer that gives up ends the wait with its own error (the output would never reach the mark)
+  const producerFailed = producing.then(() => new Promise<never>(() => undefined));
   for (const mark of marks) {
-    await waitFor(async () => sum(await endOffsets(output)) >= mark, { timeoutMs: Math.max(1000, deadline - Date.now()), intervalMs: 20, description: `output past ${mark}` });
+    try {
+      await Promise.race([
+        waitFor(async () => sum(await endOffsets(output)) >= mark, { timeoutMs: Math.max(1000, deadline - Date.now()), intervalMs: 20, description: `output past ${mark}` }),
+        producerFailed,
+      ]);
+    } catch (e) {
+      // what the worker was doing: the stream's progress, the connector's status and its log
+      const log = worker.logs().split('\n').filter((l) => !l.includes('Loaded plugin')).join('\n');
+      throw new Error(`${(e as Error).message}\ninput ${sum(await endOffsets(input))}, committed ${sumOffsets(await groupOffsets(`connect-${name}`, input))}, output ${sum(await endOffsets(output))}`
+        + `\nstatus ${(await worker.api.get(`/connectors/${name}/status`)).text}\nworker log:\n${log.slice(-8000)}`);
+    }
     committedAtKill.push(sumOffsets(await groupOffsets(`connect-${name}`, input)));
     await worker.kill();
     trace(`killed with ${committedAtKill[committedAtKill.length - 1]} input records committed`);
@@ -73,7 +85,7 @@ it('KafkaTopicSink + two SMTs, 100,000 records, kill -9 at 5 moments: every inpu
   const producing = produceRange(input, 0, TOTAL, { perSecond: 2500 });
   // five kills at random moments of the stream (uncommitted output never counts: read_committed)
   const marks = [0.1, 0.25, 0.45, 0.6, 0.8].map((f) => Math.floor(TOTAL * (f + Math.random() * 0.05)));
-  const seen = await killAt(worker, name, input, output, marks, Date.now() + 240_000);
+  const seen = await killAt(worker, name, input, output, marks, Date.now() + 240_000, producing);
   await producing;
   // the kills interrupted the stream: each came before the connector had committed every input
   expect(seen.filter((s) => s < TOTAL).length).toBeGreaterThanOrEqual(3);
@@ -122,7 +134,7 @@ it('Score with a DLQ: kill -9 at 5 moments; outputs + DLQ records = inputs, each
   const producing = (async () => {
     for (let i = 0; i < N; i += 500) await produce(input, Array.from({ length: 500 }, (_v, k) => record(i + k)));
   })();
-  await killAt(worker, name, input, output, [3000, 7000, 11_000, 15_000, 19_000], Date.now() + 240_000);
+  await killAt(worker, name, input, output, [3000, 7000, 11_000, 15_000, 19_000], Date.now() + 240_000, producing);
   await producing;
   const inputEnds = await endOffsets(input);
   await waitForState(worker.api, name, 'RUNNING', { taskState: 'RUNNING', timeoutMs: 60_000 });
