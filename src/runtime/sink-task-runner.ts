@@ -710,8 +710,9 @@ export class SinkTaskRunner {
   /**
    * Exactly-once: outputs and DLQ records acknowledged, the stateful transformations' checkpoints
    * sent into the transaction, the input offsets added with the group's generation, then the
-   * transaction committed. Any failure aborts it and fails the task; a restart resumes from the
-   * last committed transaction (outputs of the aborted one are never read by read_committed readers).
+   * transaction committed. Any failure aborts it (outputs of an aborted transaction are never read
+   * by read_committed readers); Kafka unreachable or busy, the task then resumes from the last
+   * committed transaction by itself (see fail), any other failure fails the task.
    */
   private async commitTransaction(offsets: TopicPartitionOffset[], consumer: GroupConsumer, forget: () => void): Promise<void> {
     const tx = this.tx!;
@@ -812,6 +813,16 @@ export class SinkTaskRunner {
   /** Marks the task FAILED with its trace and closes its clients (without committing past the failure). */
   fail(error: Error, where = 'the task'): void {
     if (this.failed || this.stopped) return;
+    // Exactly-once, Kafka unreachable or busy (an outage, a coordinator moving): nothing of the open
+    // transaction is visible to read_committed readers, so it is aborted and the task resumes from
+    // its last committed transaction, as after a rebalance. Fencing and every other error still fail the task.
+    if (this.tx && this.looping && this.o.kafka.isRetriable(error)) {
+      if (!this.rollbackRequested) {
+        this.o.logger.warn(`The open transaction could not be completed (${where}): ${error.message.replace(/\.+$/, '')}. It is aborted and the task resumes from its last committed offsets.`);
+      }
+      this.rollbackRequested ??= `Kafka failed in ${where}: ${error.message.replace(/\.+$/, '')}`;
+      return;
+    }
     this.failed = true;
     const trace = traceOf(error);
     this.o.logger.error(`Task threw an uncaught and unrecoverable exception in ${where}. Task is being killed and will not recover until manually restarted.`, { error: trace });

@@ -129,14 +129,16 @@ export class PlatformaticTransactionalProducer implements TransactionalProducer 
       if (producerId !== undefined && producerEpoch !== undefined) this.lastClaim = { producerId, producerEpoch };
       return t;
     } catch (e) {
-      if (!this.closed && e instanceof Error && isRetriableKafkaError(e)) {
-        const old = this.producer;
-        this.producer = this.newProducer();
-        this.producerBegun = false;
-        void old.close(true).catch(() => undefined);
-      }
+      if (!this.closed && e instanceof Error && isRetriableKafkaError(e)) this.replaceProducer();
       throw e;
     }
+  }
+
+  private replaceProducer(): void {
+    const old = this.producer;
+    this.producer = this.newProducer();
+    this.producerBegun = false;
+    void old.close(true).catch(() => undefined);
   }
 
   get inTransaction(): boolean {
@@ -287,9 +289,23 @@ export class PlatformaticTransactionalProducer implements TransactionalProducer 
     const tx = this.tx ?? (this.beginning ? await this.beginning.catch(() => undefined) : undefined);
     await this.issuing;
     this.tx = undefined;
+    const sendFailed = this.failure !== undefined;
     this.failure = undefined;
     this.transactionPartitions.clear();
-    if (tx && !tx.completed) await this.persist('Aborting the transaction', () => tx.abort()).catch((e: Error) => this.d.logger.debug(`aborting the transaction of ${this.d.transactionalId}: ${e.message}`));
+    let ended: 'yes' | 'unreachable' | 'refused' = 'yes';
+    if (tx && !tx.completed) {
+      ended = await this.persist('Aborting the transaction', () => tx.abort()).then(() => 'yes' as const, (e: Error) => {
+        this.d.logger.debug(`aborting the transaction of ${this.d.transactionalId}: ${e.message}`);
+        return isRetriableKafkaError(e) ? 'unreachable' as const : 'refused' as const;
+      });
+    }
+    // A new library producer, which claims the id again from the last claim's epoch (the
+    // coordinator bumps it, and aborts the open transaction if there still is one), when the
+    // transaction could not be ended (the library producer keeps it and refuses to begin another)
+    // or a send failed (the library has counted the records' sequence numbers, and the broker
+    // would answer the next send with OUT_OF_ORDER_SEQUENCE_NUMBER). A producer whose abort was
+    // refused (fenced) is kept: it reports the fencing.
+    if ((ended === 'unreachable' || (sendFailed && ended === 'yes')) && !this.closed) this.replaceProducer();
   }
 
   async close(): Promise<void> {
